@@ -1,0 +1,139 @@
+#pragma once
+// The caller side of a LOG_* call: the hot path. Internal.
+//
+// Per call: one relaxed level load (in the macro), one store publishing a lower bound of this
+// record's timestamp, one relaxed load of the logger generation, the cycle counter, gid(), a
+// memcpy of the arguments into a 64-byte record and a try_enqueue with this thread's producer
+// token. No lock, no allocation (except a spill for arguments larger than the record), no
+// formatting for built-in argument types.
+#include <atomic>
+#include <cstdint>
+
+#include <fmt/core.h>
+
+#include <gidlog/detail/record.h>
+#include <gidlog/gid.h>
+#include <gidlog_cpu.h>
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+inline constexpr std::uint64_t not_in_flight = UINT64_MAX;
+
+// One per thread that logs, kept for the life of the process and reused after the thread exits.
+// Only the owning thread writes it, except `in_use`/`next` (registry) and the backend's reads.
+struct alignas(64) producer {
+  // Lower bound of the timestamp of the record this thread is enqueueing, or not_in_flight.
+  // The backend never writes a record newer than the smallest of these, so a thread preempted
+  // between reading the clock and enqueueing cannot land out of order in the file.
+  std::atomic<std::uint64_t> in_flight{not_in_flight};
+  std::uint64_t last_ts = 0;               // this thread's previous timestamp: a valid lower bound
+  std::uint32_t gen = 0;                   // logger generation the token belongs to
+  std::atomic<std::uint64_t> dropped{0};   // records discarded by queue_policy::drop
+  void* token = nullptr;                   // moodycamel::ProducerToken* for queue `gen`
+  void* queue = nullptr;                   // the queue that token belongs to
+  std::atomic<bool> in_use{false};
+  producer* next = nullptr;                // registry list, push-only
+};
+
+// The run-time level: records below it are discarded on the caller.
+inline std::atomic<std::uint8_t> g_level{static_cast<std::uint8_t>(level::info)};
+// Logger generation: 0 while stopped (records go to the synchronous path), else the number of
+// the current start(); a thread's token is valid only for the generation it was made in.
+inline std::atomic<std::uint32_t> g_gen{0};
+// This thread's producer; initial-exec TLS so the hot path reads it with one %fs-relative load.
+__attribute__((tls_model("initial-exec"))) inline thread_local producer* tl_producer = nullptr;
+
+// Levels below GIDLOG_ACTIVE_LEVEL are compiled out.
+constexpr bool compiled_in(level l) noexcept { return static_cast<int>(l) - GIDLOG_ACTIVE_LEVEL >= 0; }
+
+inline bool enabled(level l) noexcept {
+  return static_cast<std::uint8_t>(l) >= g_level.load(std::memory_order_relaxed);
+}
+
+// Out of line (src/frontend): attach or refresh this thread's producer for the running logger,
+// returning it with in_flight published, or nullptr when the logger is not running.
+producer* attach_producer() noexcept;
+// Out of line (src/frontend): enqueue r, applying options::queue_policy when the queue is full.
+void enqueue(producer& p, record& r) noexcept;
+// Out of line (src/backend): format r now and write it to the current sinks, or stderr before
+// the first start(); takes the backend's writer lock.
+void write_sync(record& r) noexcept;
+// LOG_FATAL: flush, then abort.
+[[noreturn]] void fatal_abort() noexcept;
+
+// Caller-side formatting for argument types that are not copied as values: into a stack buffer,
+// or a std::string when longer. A formatter that throws yields a message saying so (and a count
+// in get_counters().format_errors), encoded with `meta`.
+void encode_format_failure(record& r, const record_meta* meta, const char* what) noexcept;
+
+template <const site_info* Site, class... A>
+void preformat(record& r, fmt::format_string<A...> f, const A&... args) noexcept {
+  try {
+    char stack[256];
+    auto res = fmt::format_to_n(stack, sizeof stack, f, args...);
+    if (res.size <= sizeof stack) {
+      encode_message<Site>(r, {stack, res.size});
+    } else {
+      encode_message<Site>(r, fmt::vformat(f, fmt::make_format_args(args...)));
+    }
+  } catch (const std::exception& e) {
+    encode_format_failure(r, &preformatted_meta_v<Site>, e.what());
+  } catch (...) {
+    encode_format_failure(r, &preformatted_meta_v<Site>, "unknown exception");
+  }
+}
+
+template <const site_info* Site, class... A>
+void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
+  producer* p = tl_producer;
+  if (p != nullptr) [[likely]] {
+    p->in_flight.store(p->last_ts, std::memory_order_relaxed);
+    // Orders the store above before the generation load for the compiler; the CPU-level order
+    // is forced from the stopping side with membarrier(2) (see logger.cpp).
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (p->gen != g_gen.load(std::memory_order_relaxed)) [[unlikely]] p = attach_producer();
+  } else {
+    p = attach_producer();
+  }
+  record r;
+  r.ts = arch::cycles();
+  r.gid = gidlog::gid();
+  if constexpr (all_deferred_v<A...>) {
+    encode_args<Site>(r, args...);
+  } else {
+    preformat<Site>(r, f, args...);
+  }
+  if (p != nullptr) [[likely]] {
+    p->in_flight.store(r.ts, std::memory_order_relaxed);
+    enqueue(*p, r);
+    p->last_ts = r.ts;
+    p->in_flight.store(not_in_flight, std::memory_order_release);
+  } else {
+    write_sync(r);
+  }
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog
+
+#define GIDLOG_DETAIL_FIRST_(first, ...) first
+
+// Logs at `lvl` when `enabled_expr` holds (evaluated only above GIDLOG_ACTIVE_LEVEL), with the
+// record's logger name `logger_name` (a string literal, or nullptr for options::name).
+#define GIDLOG_LOG_IF(lvl, enabled_expr, logger_name, ...)                                            \
+  do {                                                                                              \
+    if constexpr (::gidlog::detail::compiled_in(lvl)) {                                             \
+      if (enabled_expr) {                                                                           \
+        static constinit ::gidlog::detail::site_info gidlog_site_{                                  \
+            lvl, __LINE__, __FILE__, ::gidlog::detail::base_name(__FILE__), __func__, logger_name,  \
+            GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~)};                                                  \
+        ::gidlog::detail::log_call<&gidlog_site_>(__VA_ARGS__);                                     \
+        if constexpr ((lvl) == ::gidlog::level::fatal) ::gidlog::detail::fatal_abort();             \
+      }                                                                                             \
+    }                                                                                               \
+  } while (false)
+
+#define GIDLOG_LOG(lvl, ...) GIDLOG_LOG_IF(lvl, ::gidlog::detail::enabled(lvl), nullptr, __VA_ARGS__)

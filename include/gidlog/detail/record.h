@@ -1,0 +1,212 @@
+#pragma once
+// The queue record and the binary argument encoding shared by the caller (encode) and the
+// backend (decode). Internal: may change in any release.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <gidlog/config.h>
+#include <gidlog/level.h>
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+// Static per-call-site data, one per LOG_* statement (a constinit local static).
+struct site_info {
+  gidlog::level level;
+  std::uint32_t line;
+  const char* path;      // __FILE__
+  const char* file;      // its base name
+  const char* function;  // __func__
+  const char* logger;    // nullptr: options::name
+  std::string_view format;
+  void* backend_cache = nullptr;  // the backend's parsed format; touched under its writer lock only
+};
+
+constexpr const char* base_name(const char* path) noexcept {
+  const char* base = path;
+  for (const char* p = path; *p != '\0'; ++p)
+    if (*p == '/') base = p + 1;
+  return base;
+}
+
+// How each argument travels. Strings are copied as a 4-byte length and their bytes; everything
+// else as its object representation.
+enum class arg_kind : std::uint8_t {
+  boolean, character, i32, u32, i64, u64, f32, f64, f80, pointer, string,
+};
+
+struct record_meta {
+  const site_info* site;
+  const arg_kind* kinds;
+  std::uint8_t nargs;
+  bool preformatted;  // the payload is the whole message, formatted on the caller
+};
+
+// Sentinel metas for control records; the backend compares addresses.
+extern const record_meta flush_meta;    // payload: flush_request*
+extern const record_meta nomem_meta;    // a spill allocation failed; payload: u32 bytes wanted, site*
+
+struct alignas(8) record {
+  static constexpr std::size_t header_bytes = 24;
+  static constexpr std::size_t inline_capacity = GIDLOG_RECORD_SIZE - header_bytes;
+
+  const record_meta* meta;
+  std::uint64_t ts;    // arch::cycles() at the call
+  std::uint32_t gid;
+  std::uint32_t size;  // payload bytes; above inline_capacity they live in a malloc'ed `spill`
+  union {
+    unsigned char bytes[inline_capacity];
+    unsigned char* spill;
+  } payload;
+
+  const unsigned char* data() const noexcept { return size > inline_capacity ? payload.spill : payload.bytes; }
+};
+static_assert(sizeof(record) == GIDLOG_RECORD_SIZE);
+static_assert(std::is_trivially_copyable_v<record>);
+
+// ---- which types travel as values -------------------------------------------------------------
+
+template <class T> struct is_std_string : std::false_type {};
+template <class A> struct is_std_string<std::basic_string<char, std::char_traits<char>, A>> : std::true_type {};
+
+template <class T>
+constexpr bool is_c_string_v = std::is_same_v<T, const char*> || std::is_same_v<T, char*>;
+
+template <class T>
+constexpr bool is_string_arg_v = is_c_string_v<T> || is_std_string<T>::value || std::is_same_v<T, std::string_view>;
+
+// Kind of a decayed argument type, or no value when it is formatted on the caller.
+template <class T>
+constexpr int kind_of() {
+  using K = arg_kind;
+  if constexpr (std::is_same_v<T, bool>) return int(K::boolean);
+  else if constexpr (std::is_same_v<T, char>) return int(K::character);
+  else if constexpr (std::is_enum_v<T>) return -1;  // may have its own formatter: caller formats
+  else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) <= 4) return int(K::i32);
+  else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) <= 4) return int(K::u32);
+  else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8) return int(K::i64);
+  else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) return int(K::u64);
+  else if constexpr (std::is_same_v<T, float>) return int(K::f32);
+  else if constexpr (std::is_same_v<T, double>) return int(K::f64);
+  else if constexpr (std::is_same_v<T, long double>) return int(K::f80);
+  else if constexpr (std::is_same_v<T, const void*> || std::is_same_v<T, void*> || std::is_same_v<T, std::nullptr_t>)
+    return int(K::pointer);
+  else if constexpr (is_string_arg_v<T>) return int(K::string);
+  else return -1;
+}
+
+template <class... A>
+constexpr bool all_deferred_v = ((kind_of<std::decay_t<A>>() >= 0) && ...);
+
+template <class... A>
+inline constexpr arg_kind kinds_of[sizeof...(A) + 1] = {static_cast<arg_kind>(kind_of<std::decay_t<A>>())..., arg_kind::boolean};
+
+template <const site_info* Site, class... A>
+inline constexpr record_meta meta_v{Site, kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false};
+
+template <const site_info* Site>
+inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true};
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+// The fixed-size representation a value travels as: small integers widen to 32 bits, so the
+// backend decodes one kind with one width.
+template <class T>
+constexpr auto wire_value(const T& v) noexcept {
+  constexpr auto k = static_cast<arg_kind>(kind_of<T>());
+  if constexpr (k == arg_kind::i32) return static_cast<std::int32_t>(v);
+  else if constexpr (k == arg_kind::u32) return static_cast<std::uint32_t>(v);
+  else if constexpr (k == arg_kind::i64) return static_cast<std::int64_t>(v);
+  else if constexpr (k == arg_kind::u64) return static_cast<std::uint64_t>(v);
+  else if constexpr (k == arg_kind::pointer) return static_cast<const void*>(v);
+  else return v;
+}
+
+template <class T>
+constexpr std::size_t fixed_size() noexcept {
+  return sizeof(decltype(wire_value(std::declval<const T&>())));
+}
+
+inline std::string_view as_string_view(const char* s) noexcept { return s ? std::string_view{s} : std::string_view{"(null)"}; }
+inline std::string_view as_string_view(std::string_view s) noexcept { return s; }
+template <class A>
+std::string_view as_string_view(const std::basic_string<char, std::char_traits<char>, A>& s) noexcept { return {s.data(), s.size()}; }
+
+template <class T>
+std::size_t encoded_size(const T& v) noexcept {
+  using D = std::decay_t<T>;
+  if constexpr (is_string_arg_v<D>) return 4 + as_string_view(v).size();
+  else return fixed_size<D>();
+}
+
+template <class T>
+unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
+  using D = std::decay_t<T>;
+  if constexpr (is_string_arg_v<D>) {
+    std::string_view s = as_string_view(v);
+    auto n = static_cast<std::uint32_t>(s.size());
+    std::memcpy(out, &n, 4);
+    std::memcpy(out + 4, s.data(), s.size());
+    return out + 4 + s.size();
+  } else {
+    auto w = wire_value<D>(v);
+    std::memcpy(out, &w, sizeof w);
+    return out + sizeof w;
+  }
+}
+
+// Reserves `n` payload bytes in `r`: inline when they fit, else a malloc'ed block the backend
+// frees. nullptr when malloc fails (the caller then records a nomem_meta record instead).
+inline unsigned char* reserve_payload(record& r, std::size_t n) noexcept {
+  r.size = static_cast<std::uint32_t>(n);
+  if (n <= record::inline_capacity) return r.payload.bytes;
+  auto* p = static_cast<unsigned char*>(std::malloc(n));
+  r.payload.spill = p;
+  return p;
+}
+
+// Turns r into a record saying that `want` payload bytes for `site` could not be allocated.
+inline void make_nomem(record& r, std::size_t want, const site_info* site) noexcept {
+  auto w = static_cast<std::uint32_t>(want > UINT32_MAX ? UINT32_MAX : want);
+  r.meta = &nomem_meta;
+  r.size = 4 + sizeof site;
+  std::memcpy(r.payload.bytes, &w, 4);
+  std::memcpy(r.payload.bytes + 4, &site, sizeof site);
+}
+
+// Fills r.meta/r.size/r.payload from the arguments. When the spill cannot be allocated, r
+// becomes a nomem record: still enqueued, so the loss is written into the log and counted.
+template <const site_info* Site, class... A>
+void encode_args(record& r, const A&... args) noexcept {
+  const std::size_t n = (std::size_t{0} + ... + encoded_size(args));
+  unsigned char* out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
+  if (out == nullptr) [[unlikely]] {
+    make_nomem(r, n, Site);
+    return;
+  }
+  r.meta = &meta_v<Site, A...>;
+  ((out = encode_one(out, args)), ...);
+}
+
+// The preformatted form: one string, the whole message.
+template <const site_info* Site>
+void encode_message(record& r, std::string_view msg) noexcept {
+  unsigned char* out = msg.size() > UINT32_MAX ? nullptr : reserve_payload(r, msg.size());
+  if (out == nullptr && !msg.empty()) [[unlikely]] {
+    make_nomem(r, msg.size(), Site);
+    return;
+  }
+  r.meta = &preformatted_meta_v<Site>;
+  if (!msg.empty()) std::memcpy(out, msg.data(), msg.size());
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog

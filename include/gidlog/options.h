@@ -1,0 +1,76 @@
+#pragma once
+// gidlog::options: every run-time setting, with its default. gidlog::start() validates them on
+// the caller's thread and throws std::invalid_argument naming the field.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gidlog/level.h>
+#include <gidlog/sink.h>
+
+namespace gidlog {
+inline namespace v0 {
+
+// What a LOG_* call does when the queue is full.
+enum class queue_policy : std::uint8_t {
+  block,  // wait for the backend to make room (default): nothing is lost, the caller may stall
+  drop,   // discard the record and count it; the backend writes "gidlog: N records dropped"
+  grow,   // allocate more queue memory, up to options::grow_max_bytes, then block
+};
+
+struct options {
+  // Where lines go. Empty: one console_sink() on stdout. Each must be non-null.
+  std::vector<sink_ptr> sinks;
+
+  // Records below this level are discarded on the caller with one relaxed load.
+  // The environment variable GIDLOG_LEVEL (trace|debug|info|warn|error|fatal|off) overrides it.
+  gidlog::level level = gidlog::level::info;
+
+  // A record at or above this level makes the backend flush every sink right after writing it.
+  gidlog::level flush_on = gidlog::level::error;
+
+  // Queue size in records, preallocated at start(); at least 64. Memory: about
+  // capacity x GIDLOG_RECORD_SIZE bytes (64 B default: 128 Ki records = 8 MiB).
+  std::size_t queue_capacity = 128 * 1024;
+
+  // See queue_policy.
+  gidlog::queue_policy queue_policy = gidlog::queue_policy::block;
+
+  // queue_policy::grow only: the most queue memory in bytes; at the cap, callers block.
+  // At least queue_capacity x GIDLOG_RECORD_SIZE.
+  std::size_t grow_max_bytes = std::size_t{256} << 20;
+
+  // Line layout. Flags:
+  //   %Y year  %m month  %d day  %H hour  %M minute  %S second (local time, or UTC with `utc`)
+  //   %e milliseconds (3 digits)  %f microseconds (6)  %F nanoseconds (9)  %z offset (+0100)
+  //   %l level name  %L level letter  %t gid (TID)  %P process id  %n logger name
+  //   %s file base name  %g file path  %# line  %! function  %v message  %% a percent sign
+  // Default: the Go service layout "[0224/162532.320:INFO:gid-60:expose.go:36] message".
+  // ISO 8601 with microseconds: "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v".
+  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v";
+
+  // Format times in UTC instead of local time.
+  bool utc = false;
+
+  // Write '\n' and '\r' inside a message as the two characters "\n" / "\r" so one record is
+  // always one line. Off by default: the bytes are written as logged.
+  bool escape_newlines = false;
+
+  // Logger name for %n.
+  std::string name = "main";
+
+  // How long the idle backend sleeps between polls of the queue; 0 spins (burns a core).
+  // At most 100 ms.
+  std::chrono::microseconds backend_sleep{200};
+
+  // Called on the backend thread for errors of sinks and formatting, already rate-limited.
+  // Default: a line on stderr starting "gidlog: ".
+  std::function<void(std::string_view)> error_handler;
+};
+
+}  // namespace v0
+}  // namespace gidlog

@@ -1,0 +1,33 @@
+#pragma once
+// The backend thread's life: started by gidlog::start(), drained and joined by stop().
+#include <cstdint>
+#include <mutex>
+
+#include <gidlog/options.h>
+
+#include "frontend/shared.h"
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+// Builds the writer (pattern, sinks) and starts "gidlog-backend" on `q`. Throws on invalid
+// options before starting anything.
+void backend_start(const options& opt, record_queue* q);
+// After g_gen was set to 0 and every producer could see it: drains, flushes, joins.
+void backend_stop() noexcept;
+// Flushes the current (or last) writer's sinks under the writer lock.
+void backend_flush_sync() noexcept;
+// Called in a fork() child: the backend thread does not exist there.
+void backend_forget_after_fork() noexcept;
+// The writer lock: held by the backend while it writes a batch, by the synchronous paths, and
+// across fork() so a child never inherits a half-written sink.
+std::mutex& writer_mutex() noexcept;
+
+struct flush_request {
+  std::atomic<std::uint32_t> done{0};
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog

@@ -1,0 +1,170 @@
+// Caller side, slow paths: attaching a thread to the queue and a full queue.
+#include <sched.h>
+
+#include <chrono>
+#include <new>
+#include <thread>
+
+#include "frontend/shared.h"
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+constinit shared_state g_shared;
+
+std::uint64_t total_dropped() noexcept {
+  std::uint64_t n = 0;
+  for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next)
+    n += p->dropped.load(std::memory_order_relaxed);
+  return n;
+}
+
+namespace {
+
+using token_t = moodycamel::ProducerToken;
+
+thread_local bool tl_exiting = false;
+
+// Gives the producer back when its thread exits, so a new thread can reuse it.
+struct producer_release {
+  producer* p = nullptr;
+  ~producer_release() {
+    if (p == nullptr) return;
+    tl_exiting = true;
+    tl_producer = nullptr;
+    // The token is destroyed by the next owner (or kept): destroying it here would race with a
+    // concurrent restart replacing the queue. An idle token costs nothing to the queue.
+    p->in_flight.store(not_in_flight, std::memory_order_release);
+    p->in_use.store(false, std::memory_order_release);
+  }
+};
+thread_local producer_release tl_release;
+
+producer* claim_producer() {
+  shared_state& s = shared();
+  for (producer* p = s.producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    bool expected = false;
+    if (!p->in_use.load(std::memory_order_relaxed) &&
+        p->in_use.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+      return p;
+  }
+  auto* p = new producer;
+  p->in_use.store(true, std::memory_order_relaxed);
+  producer* head = s.producers.load(std::memory_order_relaxed);
+  do {
+    p->next = head;
+  } while (!s.producers.compare_exchange_weak(head, p, std::memory_order_release, std::memory_order_relaxed));
+  return p;
+}
+
+}  // namespace
+
+producer* attach_producer() noexcept {
+  producer* p = tl_producer;
+  if (p != nullptr) p->in_flight.store(not_in_flight, std::memory_order_relaxed);
+  if (tl_exiting) return nullptr;
+  try {
+    for (;;) {
+      std::uint32_t gen = g_gen.load(std::memory_order_acquire);
+      if (gen == 0) return nullptr;
+      record_queue* q = shared().queue.load(std::memory_order_acquire);
+      if (p == nullptr) {
+        p = claim_producer();
+        tl_release.p = p;
+        tl_producer = p;
+      }
+      if (p->gen != gen) {
+        // The old token belongs to a queue that is never freed, so deleting it is safe.
+        delete static_cast<token_t*>(p->token);
+        p->token = new token_t(*q);
+        p->queue = q;
+        p->gen = gen;
+      }
+      // Same protocol as the hot path: publish, then re-check the generation.
+      p->in_flight.store(p->last_ts, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (g_gen.load(std::memory_order_relaxed) == gen) return p;
+      p->in_flight.store(not_in_flight, std::memory_order_relaxed);
+    }
+  } catch (const std::bad_alloc&) {
+    if (p != nullptr) p->in_flight.store(not_in_flight, std::memory_order_relaxed);
+    return nullptr;  // the record is written synchronously instead
+  }
+}
+
+namespace {
+
+void discard(record& r) noexcept {
+  if (r.size > record::inline_capacity && r.meta != &nomem_meta) std::free(r.payload.spill);
+}
+
+// Waits for room: spin briefly, then yield, then sleep. Returns false if the logger stopped.
+void backoff(unsigned& round) noexcept {
+  ++round;
+  if (round < 64) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+  } else if (round < 256) {
+    sched_yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+void enqueue_slow(producer& p, record& r, bool must_keep) noexcept {
+  shared_state& s = shared();
+  auto* q = static_cast<record_queue*>(p.queue);
+  auto& tok = *static_cast<token_t*>(p.token);
+  const std::uint32_t gen = p.gen;
+  if (s.policy == gidlog::queue_policy::drop && !must_keep) {
+    discard(r);
+    p.dropped.store(p.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return;
+  }
+  unsigned round = 0;
+  const std::size_t block_budget = s.capacity / queue_traits::BLOCK_SIZE + 1;
+  for (;;) {
+    if (q->try_enqueue(tok, r)) return;
+    // grow: allocate while under the memory cap.
+    if (s.policy == gidlog::queue_policy::grow && q->size_approx() < s.grow_max_records) {
+      try {
+        if (q->enqueue(tok, r)) return;
+      } catch (...) {
+      }
+    }
+    // block: the preallocated blocks may all belong to other threads' tokens (moodycamel keeps
+    // a block with the producer that first took it). If the queue is far from full we are
+    // starved, not backlogged: allocate a block, within a budget of the preallocated count.
+    if (round > 256 && q->size_approx() < s.capacity / 2 &&
+        s.extra_blocks.load(std::memory_order_relaxed) < block_budget) {
+      bool ok = false;
+      try {
+        ok = q->enqueue(tok, r);
+      } catch (...) {
+      }
+      if (ok) {
+        s.extra_blocks.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    if (g_gen.load(std::memory_order_relaxed) != gen) {
+      // stop() began while we waited; the backend keeps draining until we are out of flight,
+      // so the queue will make room: keep trying.
+    }
+    backoff(round);
+  }
+}
+
+}  // namespace
+
+void enqueue(producer& p, record& r) noexcept {
+  auto* q = static_cast<record_queue*>(p.queue);
+  if (q->try_enqueue(*static_cast<token_t*>(p.token), r)) [[likely]] return;
+  enqueue_slow(p, r, r.meta == &flush_meta);
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog

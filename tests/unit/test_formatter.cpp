@@ -1,0 +1,170 @@
+// The backend formatter: message formatting per argument kind, the float fast path, patterns.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include <fmt/format.h>
+
+#include <gidlog/gidlog.h>
+
+#include "backend/formatter.h"
+
+using namespace gidlog::detail;
+
+namespace {
+
+// Encodes args like the hot path does and formats the message like the backend does.
+template <const site_info* Site, class... A>
+std::string roundtrip(const A&... args) {
+  record r{};
+  encode_args<Site>(r, args...);
+  std::vector<arg_value> decoded;
+  decode_args(*r.meta, r.data(), decoded);
+  fmt::memory_buffer out;
+  bool ok = format_message(*Site, decoded, out);
+  if (r.size > record::inline_capacity) std::free(r.payload.spill);
+  std::string s(out.data(), out.size());
+  if (!ok) s = "FAILED:" + s;
+  return s;
+}
+
+#define SITE(name, f) constinit site_info name{gidlog::level::info, 1, "x.cpp", "x.cpp", "fn", nullptr, f}
+
+SITE(s_ints, "{} {} {} {} {} {} {} {}");
+SITE(s_floats, "{} {} {:.3f} {:.0f} {:.10f} {:e} {:>8.2f}|");
+SITE(s_misc, "{} {} {} [{}] [{}] [{}] {}");
+SITE(s_spec, "{:>6}|{:<4}|{:#x}|{:08.3f}|{:^7}|{:+d}");
+SITE(s_pos, "{1} {0} {1}");
+SITE(s_dyn, "[{:>{}}]");
+SITE(s_esc, "{{literal}} {} }} {{");
+SITE(s_none, "no arguments at all");
+SITE(s_fixed, "{:.3f}");
+
+}  // namespace
+
+TEST_CASE("integers of every width format like fmt", "[formatter]") {
+  signed char sc = -5;
+  unsigned char uc = 250;
+  short s = -32768;
+  unsigned short us = 65535;
+  int i = INT32_MIN;
+  unsigned u = UINT32_MAX;
+  long long ll = INT64_MIN;
+  unsigned long long ull = UINT64_MAX;
+  CHECK(roundtrip<&s_ints>(sc, uc, s, us, i, u, ll, ull) == fmt::format("{} {} {} {} {} {} {} {}", sc, uc, s, us, i, u, ll, ull));
+}
+
+TEST_CASE("floats format like fmt, plain and with specs", "[formatter]") {
+  float f = 0.1f;
+  double d = 2.0 / 3.0;
+  CHECK(roundtrip<&s_floats>(f, d, d, 2.5, 1e-7, 12345.678, -3.14159) ==
+        fmt::format("{} {} {:.3f} {:.0f} {:.10f} {:e} {:>8.2f}|", f, d, d, 2.5, 1e-7, 12345.678, -3.14159));
+}
+
+TEST_CASE("the fixed-precision fast path writes what fmt writes", "[formatter]") {
+  std::mt19937_64 rng(12345);
+  std::uniform_real_distribution<double> mag(-12, 18);
+  std::uniform_int_distribution<int> prec(0, 9);
+  int mismatches = 0;
+  std::string first;
+  for (int k = 0; k < 200000; ++k) {
+    double v = std::pow(10.0, mag(rng)) * ((rng() & 1) ? -1 : 1);
+    if (k % 97 == 0) v = std::round(v * 1000) / 1000 + 0.0005;  // ties at the rounding digit
+    int p = prec(rng);
+    fmt::memory_buffer b;
+    format_fixed(v, p, b);
+    std::string want = fmt::format("{:.{}f}", v, p);
+    if (std::string(b.data(), b.size()) != want && mismatches++ == 0) first = want + " vs " + std::string(b.data(), b.size());
+  }
+  INFO(first);
+  CHECK(mismatches == 0);
+  for (double v : {0.0, -0.0, 1e300, -1e-300, double(INFINITY), -double(INFINITY), double(NAN), 0.0005, 0.0015, 2.675}) {
+    fmt::memory_buffer b;
+    format_fixed(v, 3, b);
+    CHECK(std::string(b.data(), b.size()) == fmt::format("{:.3f}", v));
+  }
+  CHECK(roundtrip<&s_fixed>(1.0005) == fmt::format("{:.3f}", 1.0005));
+}
+
+TEST_CASE("bool, char, pointers, strings and nulls", "[formatter]") {
+  const void* p = reinterpret_cast<const void*>(0x1234);
+  std::string str = "std::string";
+  std::string_view sv = "view";
+  const char* null_str = nullptr;
+  CHECK(roundtrip<&s_misc>(true, 'x', p, str, sv, null_str, nullptr) ==
+        fmt::format("{} {} {} [{}] [{}] [{}] {}", true, 'x', p, str, sv, "(null)", static_cast<const void*>(nullptr)));
+}
+
+TEST_CASE("format specs, positional and dynamic fields, escaped braces", "[formatter]") {
+  CHECK(roundtrip<&s_spec>("ab", 7, 255u, 3.14159, true, 5) ==
+        fmt::format("{:>6}|{:<4}|{:#x}|{:08.3f}|{:^7}|{:+d}", "ab", 7, 255u, 3.14159, true, 5));
+  CHECK(roundtrip<&s_pos>(1, "two") == "two 1 two");
+  CHECK(roundtrip<&s_dyn>("r", 5) == "[    r]");
+  CHECK(roundtrip<&s_esc>(9) == "{literal} 9 } {");
+  CHECK(roundtrip<&s_none>() == "no arguments at all");
+}
+
+TEST_CASE("long strings spill to the heap intact", "[formatter]") {
+  std::string big(1 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  static constinit site_info s{gidlog::level::info, 1, "x.cpp", "x.cpp", "fn", nullptr, "<{}>"};
+  CHECK(roundtrip<&s>(big) == "<" + big + ">");
+}
+
+TEST_CASE("the default pattern lays out the Go service prefix", "[formatter]") {
+  gidlog::options opt;
+  opt.utc = true;
+  line_formatter lf(opt);
+  static constinit site_info s{gidlog::level::info, 50, "src/main.cpp", "main.cpp", "main", nullptr, "GameRoom Startup->"};
+  record r{};
+  encode_args<&s>(r);
+  r.gid = 4711;
+  // 2026-02-24 16:25:32.320 UTC
+  std::int64_t ns = 1771950332LL * 1'000'000'000 + 320'123'456;
+  fmt::memory_buffer out;
+  auto res = lf.format(r, ns, nullptr, out);
+  std::string line(out.data(), out.size());
+  CHECK(line == "[0224/162532.320:INFO:gid-4711:main.cpp:50] GameRoom Startup->\n");
+  CHECK(line.substr(res.msg_begin, res.msg_end - res.msg_begin) == "GameRoom Startup->");
+}
+
+TEST_CASE("pattern flags: ISO 8601, micro and nanoseconds, names, function, path", "[formatter]") {
+  gidlog::options opt;
+  opt.utc = true;
+  opt.name = "svc";
+  opt.pattern = "%Y-%m-%dT%H:%M:%S.%f%z %F %L %l %n %g:%# %! %% %v";
+  line_formatter lf(opt);
+  static constinit site_info s{gidlog::level::warn, 7, "a/b/c.cpp", "c.cpp", "handler", nullptr, "m{}"};
+  record r{};
+  encode_args<&s>(r, 1);
+  std::int64_t ns = 1771950332LL * 1'000'000'000 + 320'123'456;
+  fmt::memory_buffer out;
+  lf.format(r, ns, nullptr, out);
+  CHECK(std::string(out.data(), out.size()) ==
+        "2026-02-24T16:25:32.320123+0000 320123456 W WARN svc a/b/c.cpp:7 handler % m1\n");
+  out.clear();
+  lf.format(r, ns, "other", out);
+  CHECK(std::string(out.data(), out.size()).find(" WARN other ") != std::string::npos);
+}
+
+TEST_CASE("an unknown pattern flag is rejected naming the field", "[formatter]") {
+  gidlog::options opt;
+  opt.pattern = "%Q %v";
+  CHECK_THROWS_WITH(line_formatter(opt), Catch::Contains("gidlog::options::pattern") && Catch::Contains("%Q"));
+}
+
+TEST_CASE("escape_newlines keeps one record on one line without losing bytes", "[formatter]") {
+  gidlog::options opt;
+  opt.pattern = "%v";
+  opt.escape_newlines = true;
+  line_formatter lf(opt);
+  static constinit site_info s{gidlog::level::info, 1, "x", "x", "f", nullptr, "{}"};
+  record r{};
+  encode_args<&s>(r, std::string_view("a\nb\rc\x01\xff"));
+  fmt::memory_buffer out;
+  lf.format(r, 0, nullptr, out);
+  CHECK(std::string(out.data(), out.size()) == "a\\nb\\rc\x01\xff\n");
+}
