@@ -72,11 +72,11 @@ template <const site_info* Site, class... A>
 void preformat(record& r, fmt::format_string<A...> f, const A&... args) noexcept {
   try {
     char stack[256];
-    auto res = fmt::format_to_n(stack, sizeof stack, f, args...);
+    auto res = fmt::vformat_to_n(stack, sizeof stack, fmt::string_view(f), fmt::make_format_args(args...));
     if (res.size <= sizeof stack) {
       encode_message<Site>(r, {stack, res.size});
     } else {
-      encode_message<Site>(r, fmt::vformat(f, fmt::make_format_args(args...)));
+      encode_message<Site>(r, fmt::vformat(fmt::string_view(f), fmt::make_format_args(args...)));
     }
   } catch (const std::exception& e) {
     encode_format_failure(r, &preformatted_meta_v<Site>, e.what());

@@ -1,0 +1,100 @@
+// What a full queue does under each policy: drop counts exactly, block and grow lose nothing.
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <string>
+#include <thread>
+
+#include <gidlog/gidlog.h>
+
+#include "log_capture.h"
+
+namespace {
+
+constexpr int records = 20000;
+
+// Waits until the backend is stuck inside the stalled sink's write().
+void wait_until_backend_in_sink(gidlog_test::test_sink& sink) {
+  while (sink.attempts() == 0) std::this_thread::yield();
+}
+
+}  // namespace
+
+TEST_CASE("drop: lines written plus drops reported equal records logged", "[logger][policy]") {
+  auto sink = std::make_shared<gidlog_test::test_sink>();
+  gidlog::options opt;
+  opt.sinks = {sink};
+  opt.queue_capacity = 64;
+  opt.queue_policy = gidlog::queue_policy::drop;
+  gidlog::start(opt);
+  sink->stall();
+  LOG_INFO("first");
+  wait_until_backend_in_sink(*sink);
+  for (int i = 0; i < records; ++i) LOG_INFO("r {}", i);
+  sink->release();
+  gidlog::flush();
+  LOG_INFO("last");  // after the drops: the report must come before the end of the log
+  gidlog::stop();
+
+  auto lines = sink->lines();
+  std::regex drop_re(R"(:WARN:gid-\d+:gidlog:0\] gidlog: (\d+) records dropped$)");
+  long long reported = 0, kept = 0;
+  int last_seen = -1;
+  bool increasing = true;
+  for (const std::string& l : lines) {
+    std::smatch m;
+    if (std::regex_search(l, m, drop_re)) {
+      reported += std::stoll(m[1]);
+    } else if (auto p = l.find("] r "); p != std::string::npos) {
+      int i = std::stoi(l.substr(p + 4));
+      increasing = increasing && i > last_seen;
+      last_seen = i;
+      ++kept;
+    }
+  }
+  CHECK(reported > 0);
+  CHECK(kept + reported == records);
+  CHECK(increasing);
+  CHECK(static_cast<long long>(gidlog::get_counters().dropped) == reported);
+  CHECK_THAT(lines.back(), Catch::EndsWith("] last"));
+}
+
+TEST_CASE("block: a stalled sink stalls the caller, and nothing is lost", "[logger][policy]") {
+  auto sink = std::make_shared<gidlog_test::test_sink>();
+  gidlog::options opt;
+  opt.sinks = {sink};
+  opt.queue_capacity = 64;
+  gidlog::start(opt);
+  auto dropped_before = gidlog::get_counters().dropped;
+  sink->stall();
+  std::thread producer([] {
+    for (int i = 0; i < records; ++i) LOG_INFO("r {}", i);
+  });
+  wait_until_backend_in_sink(*sink);
+  sink->release();
+  producer.join();
+  gidlog::stop();
+  auto lines = sink->lines();
+  REQUIRE(lines.size() == records);
+  for (int i = 0; i < records; i += 997) CHECK_THAT(lines[static_cast<std::size_t>(i)], Catch::EndsWith("] r " + std::to_string(i)));
+  CHECK(gidlog::get_counters().dropped == dropped_before);
+}
+
+TEST_CASE("grow: the queue grows past its capacity, and nothing is lost", "[logger][policy]") {
+  auto sink = std::make_shared<gidlog_test::test_sink>();
+  gidlog::options opt;
+  opt.sinks = {sink};
+  opt.queue_capacity = 64;
+  opt.queue_policy = gidlog::queue_policy::grow;
+  opt.grow_max_bytes = 64 << 20;
+  gidlog::start(opt);
+  sink->stall();
+  LOG_INFO("first");
+  wait_until_backend_in_sink(*sink);
+  for (int i = 0; i < records; ++i) LOG_INFO("r {}", i);  // never blocks: the sink is stalled
+  sink->release();
+  gidlog::stop();
+  auto lines = sink->lines();
+  REQUIRE(lines.size() == records + 1);
+  CHECK_THAT(lines.back(), Catch::EndsWith("] r " + std::to_string(records - 1)));
+}

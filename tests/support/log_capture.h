@@ -1,0 +1,49 @@
+#pragma once
+// Helpers for integration tests: start the logger on a test_sink, read files, parse lines.
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gidlog/gidlog.h>
+
+#include "test_sink.h"
+
+namespace gidlog_test {
+
+// Starts the logger on a fresh test_sink (plus `extra` options) and stops it on destruction.
+struct logger_session {
+  std::shared_ptr<test_sink> sink = std::make_shared<test_sink>();
+  explicit logger_session(gidlog::options opt = {}) {
+    opt.sinks.insert(opt.sinks.begin(), sink);
+    gidlog::start(opt);
+  }
+  ~logger_session() { gidlog::stop(); }
+  std::vector<std::string> lines() {
+    gidlog::flush();
+    return sink->lines();
+  }
+};
+
+inline std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A path under the build tree's temp directory, unique per test process.
+inline std::string temp_path(const std::string& name) {
+  return "/tmp/gidlog_test_" + std::to_string(::getpid()) + "_" + name;
+}
+
+}  // namespace gidlog_test
