@@ -1,0 +1,28 @@
+#pragma once
+// Catch2 2.x assertions over gidlog::find_leaks. Use them on the test thread only (Catch2 2.x
+// assertions are not thread-safe). On failure the report, with the creation site of every
+// leaked task, is printed with the assertion.
+//
+//   TEST_CASE("handler leaves nothing behind") {
+//     auto snap = gidlog::leak_snapshot::take();
+//     handle_one_request();
+//     GIDLOG_CHECK_NO_LEAKS(snap);               // or GIDLOG_REQUIRE_NO_LEAKS(snap, 200ms)
+//   }
+//
+// An optional second argument is the timeout passed to find_leaks (default 5 s).
+#include <catch2/catch.hpp>
+#include <gidlog/runtime/leak_check.h>
+
+#define GIDLOG_CHECK_NO_LEAKS(...)                                                \
+  do {                                                                            \
+    const std::string gidlog_leak_report_ = ::gidlog::find_leaks(__VA_ARGS__);   \
+    INFO(gidlog_leak_report_);                                                    \
+    CHECK(gidlog_leak_report_.empty());                                           \
+  } while (false)
+
+#define GIDLOG_REQUIRE_NO_LEAKS(...)                                              \
+  do {                                                                            \
+    const std::string gidlog_leak_report_ = ::gidlog::find_leaks(__VA_ARGS__);   \
+    INFO(gidlog_leak_report_);                                                    \
+    REQUIRE(gidlog_leak_report_.empty());                                         \
+  } while (false)

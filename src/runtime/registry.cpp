@@ -1,0 +1,269 @@
+// gidlog::tasks: slots, per-thread heaps, and the readers (count, list, profile).
+#include "runtime/registry.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "runtime/runtime_log.h"
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+// Slots of one heap: the owner thread pops `local` without atomics; other threads push freed
+// slots on `remote` (Treiber push, ABA-free because the owner only ever takes the whole list).
+struct entry_heap {
+  task_entry* local = nullptr;
+  std::atomic<task_entry*> remote{nullptr};
+};
+
+namespace {
+
+constexpr std::size_t slab_size = 64;
+
+struct registry_state {
+  std::mutex mu;  // slabs, heaps, names; readers
+  std::vector<std::unique_ptr<task_entry[]>> slabs;
+  std::vector<std::unique_ptr<entry_heap>> heaps;
+  std::vector<entry_heap*> abandoned;  // heaps of exited threads, adopted by new ones
+  std::set<std::string> names;
+  std::atomic<bool> enabled{true};
+  std::atomic<std::uint64_t> next_id{1};
+};
+
+// Never destroyed: threads may still finish tasks while static destructors run.
+registry_state& reg() {
+  static registry_state* r = new registry_state;
+  return *r;
+}
+
+// The calling thread's heap; abandoned (not freed) when the thread exits, since tasks it
+// registered may still be running elsewhere and will free their slots into it.
+struct heap_holder {
+  entry_heap* heap = nullptr;
+  ~heap_holder() {
+    if (heap == nullptr) return;
+    registry_state& r = reg();
+    std::lock_guard g(r.mu);
+    r.abandoned.push_back(heap);
+    heap = nullptr;
+  }
+};
+thread_local heap_holder tls_heap;
+
+entry_heap* my_heap() {
+  if (tls_heap.heap != nullptr) return tls_heap.heap;
+  registry_state& r = reg();
+  std::lock_guard g(r.mu);
+  if (!r.abandoned.empty()) {
+    tls_heap.heap = r.abandoned.back();
+    r.abandoned.pop_back();
+  } else {
+    r.heaps.push_back(std::make_unique<entry_heap>());
+    tls_heap.heap = r.heaps.back().get();
+  }
+  return tls_heap.heap;
+}
+
+task_entry* grow(entry_heap* h) {
+  auto slab = std::make_unique<task_entry[]>(slab_size);
+  for (std::size_t i = 0; i < slab_size; ++i) {
+    slab[i].home = h;
+    slab[i].next_free = i + 1 < slab_size ? &slab[i + 1] : nullptr;
+  }
+  task_entry* first = slab.get();
+  registry_state& r = reg();
+  std::lock_guard g(r.mu);
+  r.slabs.push_back(std::move(slab));
+  return first;
+}
+
+// Copies the live slots, validating each against concurrent reuse with its sequence counter.
+std::vector<tasks::task_info> snapshot() {
+  std::vector<tasks::task_info> out;
+  const std::int64_t now = now_ns();
+  registry_state& r = reg();
+  std::lock_guard g(r.mu);
+  for (const auto& slab : r.slabs) {
+    for (std::size_t i = 0; i < slab_size; ++i) {
+      const task_entry& e = slab[i];
+      for (int attempt = 0; attempt < 8; ++attempt) {
+        const std::uint32_t s1 = e.seq.load(std::memory_order_acquire);
+        if ((s1 & 1U) != 0) continue;
+        const std::uint8_t st = e.state.load(std::memory_order_relaxed);
+        if (st == entry_free) break;
+        tasks::task_info t;
+        t.id = e.id.load(std::memory_order_relaxed);
+        const char* owner = e.owner.load(std::memory_order_relaxed);
+        const char* file = e.file.load(std::memory_order_relaxed);
+        const char* function = e.function.load(std::memory_order_relaxed);
+        t.line = e.line.load(std::memory_order_relaxed);
+        t.creator_gid = e.creator_gid.load(std::memory_order_relaxed);
+        t.executor_gid = e.executor_gid.load(std::memory_order_relaxed);
+        const std::int64_t created = e.created_ns.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (e.seq.load(std::memory_order_relaxed) != s1) continue;
+        t.state = static_cast<task_state>(st);
+        t.owner = owner != nullptr ? owner : "?";
+        t.file = file != nullptr ? file : "?";
+        t.function = function != nullptr ? function : "?";
+        t.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - created));
+        out.push_back(std::move(t));
+        break;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+std::string format_age(std::chrono::nanoseconds age) {
+  using namespace std::chrono;
+  const auto plural = [](long long n, const char* unit) {
+    return fmt::format("{} {}{}", n, unit, n == 1 ? "" : "s");
+  };
+  if (age < seconds(1)) return fmt::format("{} ms", duration_cast<milliseconds>(age).count());
+  if (age < minutes(1)) return plural(duration_cast<seconds>(age).count(), "second");
+  if (age < hours(1)) return plural(duration_cast<minutes>(age).count(), "minute");
+  return plural(duration_cast<hours>(age).count(), "hour");
+}
+
+}  // namespace
+
+std::uint64_t next_task_id() noexcept { return reg().next_id.fetch_add(1, std::memory_order_relaxed); }
+
+task_entry* register_task(const char* owner, task_state st, const std::source_location& loc, std::uint64_t id,
+                          std::uint32_t creator_gid, std::int64_t created_ns) noexcept {
+  registry_state& r = reg();
+  if (!r.enabled.load(std::memory_order_relaxed)) return nullptr;
+  try {
+    entry_heap* h = my_heap();
+    task_entry* e = h->local;
+    if (e == nullptr) e = h->remote.exchange(nullptr, std::memory_order_acquire);
+    if (e == nullptr) e = grow(h);
+    h->local = e->next_free;
+    // Seqlock write: odd counter, fields, even counter. A reader that saw the old even value
+    // and reads any new field sees a changed counter afterwards and drops what it read.
+    const std::uint32_t s = e->seq.load(std::memory_order_relaxed);
+    e->seq.store(s + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    e->id.store(id, std::memory_order_relaxed);
+    e->owner.store(owner, std::memory_order_relaxed);
+    e->file.store(loc.file_name(), std::memory_order_relaxed);
+    e->function.store(loc.function_name(), std::memory_order_relaxed);
+    e->line.store(static_cast<std::uint32_t>(loc.line()), std::memory_order_relaxed);
+    e->creator_gid.store(creator_gid, std::memory_order_relaxed);
+    e->executor_gid.store(0, std::memory_order_relaxed);
+    e->created_ns.store(created_ns, std::memory_order_relaxed);
+    e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
+    e->seq.store(s + 2, std::memory_order_release);
+    return e;
+  } catch (...) {
+    return nullptr;  // out of memory: the task runs unregistered
+  }
+}
+
+void unregister_task(task_entry* e) noexcept {
+  if (e == nullptr) return;
+  e->state.store(entry_free, std::memory_order_release);
+  entry_heap* h = e->home;
+  if (h == tls_heap.heap) {
+    e->next_free = h->local;
+    h->local = e;
+    return;
+  }
+  task_entry* head = h->remote.load(std::memory_order_relaxed);
+  do {
+    e->next_free = head;
+  } while (!h->remote.compare_exchange_weak(head, e, std::memory_order_release, std::memory_order_relaxed));
+}
+
+const char* intern_name(const std::string& name) {
+  registry_state& r = reg();
+  std::lock_guard g(r.mu);
+  return r.names.insert(name).first->c_str();
+}
+
+}  // namespace detail
+
+std::string_view to_string(task_state s) noexcept {
+  switch (s) {
+    case task_state::blocked_in_submit: return "blocked in submit";
+    case task_state::waiting_for_token: return "waiting for token";
+    case task_state::queued: return "queued";
+    case task_state::running: return "running";
+    case task_state::succeeded: return "succeeded";
+    case task_state::failed: return "failed";
+    case task_state::cancelled: return "cancelled";
+    case task_state::timed_out: return "timed out";
+  }
+  return "?";
+}
+
+namespace tasks {
+
+std::size_t count() noexcept {
+  try {
+    return detail::snapshot().size();
+  } catch (...) {
+    return 0;
+  }
+}
+
+std::vector<task_info> list() { return detail::snapshot(); }
+
+std::string describe(const task_info& t) {
+  std::string s = fmt::format("task {} [{}, {}]:\n\towner {}, created by gid-{}", t.id, to_string(t.state),
+                              detail::format_age(t.age), t.owner, t.creator_gid);
+  if (t.executor_gid != 0) s += fmt::format(", running on gid-{}", t.executor_gid);
+  s += fmt::format("\n\tcreated at {}:{} in {}", t.file, t.line, t.function);
+  return s;
+}
+
+std::string profile(int debug) {
+  const std::vector<task_info> all = detail::snapshot();
+  std::string out;
+  if (debug >= 2) {
+    for (const task_info& t : all) {
+      out += describe(t);
+      out += "\n\n";
+    }
+    return out;
+  }
+  struct group {
+    std::size_t count = 0;
+    std::uint64_t first_id = 0;
+  };
+  using key = std::tuple<std::string, int, std::string, std::uint32_t, std::string>;
+  std::map<key, group> groups;
+  for (const task_info& t : all) {
+    group& g = groups[key{t.owner, static_cast<int>(t.state), t.file, t.line, t.function}];
+    if (g.count++ == 0) g.first_id = t.id;
+  }
+  std::vector<std::pair<key, group>> sorted(groups.begin(), groups.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second.count != b.second.count ? a.second.count > b.second.count : a.second.first_id < b.second.first_id;
+  });
+  out = fmt::format("task profile: total {}\n", all.size());
+  for (const auto& [k, g] : sorted) {
+    out += fmt::format("{} @ {} [{}]\n#\tcreated at {}:{} in {}\n\n", g.count, std::get<0>(k),
+                       to_string(static_cast<task_state>(std::get<1>(k))), std::get<2>(k), std::get<3>(k),
+                       std::get<4>(k));
+  }
+  return out;
+}
+
+void set_registration(bool on) noexcept { detail::reg().enabled.store(on, std::memory_order_relaxed); }
+bool registration() noexcept { return detail::reg().enabled.load(std::memory_order_relaxed); }
+
+}  // namespace tasks
+}  // namespace v0
+}  // namespace gidlog

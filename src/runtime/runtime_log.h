@@ -1,0 +1,43 @@
+#pragma once
+// The runtime's own logger: records at or above runtime_log_level() are emitted whatever the
+// application's level, with logger name "gidlog.runtime". The check is one relaxed load; below
+// the level no argument is evaluated and nothing is formatted.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include <gidlog/gidlog.h>
+#include <gidlog/runtime/runtime_log.h>
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+extern std::atomic<std::uint8_t> runtime_level;
+
+inline bool runtime_enabled(level l) noexcept {
+  return static_cast<std::uint8_t>(l) >= runtime_level.load(std::memory_order_relaxed);
+}
+
+// Steady clock in nanoseconds (vDSO clock_gettime, ~20 ns).
+inline std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// what() of the exception in e, or a description when it is not a std::exception.
+std::string exception_text(const std::exception_ptr& e) noexcept;
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog
+
+#define GIDLOG_RT_LOG_(lvl, ...) \
+  GIDLOG_LOG_IF(lvl, ::gidlog::detail::runtime_enabled(lvl), "gidlog.runtime", __VA_ARGS__)
+#define GIDLOG_RT_TRACE_(...) GIDLOG_RT_LOG_(::gidlog::level::trace, __VA_ARGS__)
+#define GIDLOG_RT_DEBUG_(...) GIDLOG_RT_LOG_(::gidlog::level::debug, __VA_ARGS__)
+#define GIDLOG_RT_INFO_(...) GIDLOG_RT_LOG_(::gidlog::level::info, __VA_ARGS__)
+#define GIDLOG_RT_WARN_(...) GIDLOG_RT_LOG_(::gidlog::level::warn, __VA_ARGS__)
+#define GIDLOG_RT_ERROR_(...) GIDLOG_RT_LOG_(::gidlog::level::error, __VA_ARGS__)

@@ -1,0 +1,508 @@
+// worker_pool: submitters (any thread) enqueue through pool_enqueue; worker threads run
+// worker_main. See pool_core.h for the queue and the accounting.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include <pthread.h>
+
+#include "runtime/pool_core.h"
+#include "runtime/registry.h"
+#include "runtime/runtime_log.h"
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+namespace {
+
+// Spins before a worker sleeps on the semaphore: long enough to catch a submitter that is
+// posting in a loop, short enough not to steal a small machine's CPU from it.
+constexpr int idle_spins = 1000;
+
+std::size_t default_threads(std::size_t n) {
+  if (n != 0) return n;
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+pool_options checked(pool_options o) {
+  if (o.name.empty()) throw std::invalid_argument("gidlog::pool_options::name: must not be empty");
+  o.threads = default_threads(o.threads);
+  return o;
+}
+
+void store_max(std::atomic<std::int64_t>& a, std::int64_t v) noexcept {
+  if (v > a.load(std::memory_order_relaxed)) a.store(v, std::memory_order_relaxed);
+}
+
+template <class T>
+void bump(std::atomic<T>& a, T by = 1) noexcept {  // single writer: no RMW needed
+  a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+pool_core::pool_core(pool_options opt)
+    : opt_(checked(std::move(opt))),
+      owner_(intern_name("pool \"" + opt_.name + "\"")),
+      items_(0, idle_spins) {}
+
+pool_core::~pool_core() {
+  // Dropped jobs may still sit in the queue as tombstones: give back the queue's references.
+  while (job* j = pop()) j->release();
+}
+
+void pool_core::start(std::size_t threads) {
+  std::lock_guard g(workers_mu_);
+  target_.store(threads, std::memory_order_relaxed);
+  spawn_locked(threads);
+  GIDLOG_RT_INFO_("{}: started with {} workers, max_queue {} ({})", owner_, threads, opt_.max_queue,
+                  opt_.on_full == overflow::block ? "block when full" : "reject when full");
+}
+
+void pool_core::spawn_locked(std::size_t n) {
+  std::shared_ptr<pool_core> self = shared_from_this();
+  for (std::size_t i = 0; i < n; ++i) {
+    worker_slot& w = workers_.emplace_back();
+    w.index = next_index_++;
+    try {
+      w.thread = std::thread([self, wp = &w] { self->worker_main(wp); });
+    } catch (...) {
+      workers_.pop_back();
+      throw;
+    }
+    ++live_;
+    alive_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void pool_core::fold_locked(const worker_slot& w) {
+  done_started_ += w.started.load(std::memory_order_relaxed);
+  done_succeeded_ += w.succeeded.load(std::memory_order_relaxed);
+  done_failed_ += w.failed.load(std::memory_order_relaxed);
+  done_run_ns_ += w.run_ns.load(std::memory_order_relaxed);
+  done_max_wait_ns_ = std::max(done_max_wait_ns_, w.max_wait_ns.load(std::memory_order_relaxed));
+}
+
+void pool_core::reap_locked() {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->exited.load(std::memory_order_acquire) && it->thread.joinable() &&
+        it->thread.get_id() != std::this_thread::get_id()) {
+      it->thread.join();  // it has exited its loop: returns at once
+      fold_locked(*it);
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void pool_core::push(job* j) noexcept {
+  job* head = inbox_.load(std::memory_order_relaxed);
+  do {
+    j->next_ = head;
+  } while (!inbox_.compare_exchange_weak(head, j, std::memory_order_release, std::memory_order_relaxed));
+  items_.signal(1);
+}
+
+job* pool_core::pop() noexcept {
+  std::lock_guard g(ready_lock_);
+  if (ready_head_ == nullptr) {
+    job* s = inbox_.exchange(nullptr, std::memory_order_acquire);
+    if (s == nullptr) return nullptr;
+    job* prev = nullptr;
+    ready_tail_ = s;
+    while (s != nullptr) {
+      job* next = s->next_;
+      s->next_ = prev;
+      prev = s;
+      s = next;
+    }
+    ready_head_ = prev;
+  }
+  job* j = ready_head_;
+  ready_head_ = j->next_;
+  if (ready_head_ == nullptr) ready_tail_ = nullptr;
+  j->next_ = nullptr;
+  return j;
+}
+
+bool pool_core::try_reserve() noexcept {
+  if (opt_.max_queue == 0) {
+    pending_.fetch_add(1, std::memory_order_seq_cst);
+    return true;
+  }
+  const auto max = static_cast<std::int64_t>(opt_.max_queue);
+  std::int64_t p = pending_.load(std::memory_order_seq_cst);
+  while (p < max) {
+    if (pending_.compare_exchange_weak(p, p + 1, std::memory_order_seq_cst)) return true;
+  }
+  return false;
+}
+
+void pool_core::wake_all_workers() noexcept {
+  items_.signal(static_cast<moodycamel::LightweightSemaphore::ssize_t>(alive_.load(std::memory_order_acquire) + 1));
+}
+
+void pool_core::wake_blocked_submitters() noexcept {
+  // Dekker with the submitter: it increments blocked_ then re-checks pending_ (both seq_cst);
+  // we changed pending_ (seq_cst RMW) then read blocked_ here.
+  if (blocked_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard g(space_mu_);
+    space_cv_.notify_all();
+  }
+}
+
+void pool_core::unreserve() noexcept {
+  pending_.fetch_sub(1, std::memory_order_seq_cst);
+  wake_blocked_submitters();
+  wake_all_workers();
+}
+
+void pool_core::on_taken() noexcept {
+  const std::int64_t left = pending_.fetch_sub(1, std::memory_order_seq_cst) - 1;
+  if (opt_.max_queue != 0) wake_blocked_submitters();
+  if (left == 0 && closed_.load(std::memory_order_seq_cst)) wake_all_workers();
+}
+
+void pool_core::on_dropped() noexcept {
+  cancelled_.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t left = pending_.fetch_sub(1, std::memory_order_seq_cst) - 1;
+  wake_blocked_submitters();
+  if (left == 0 && closed_.load(std::memory_order_seq_cst)) wake_all_workers();
+}
+
+bool pool_core::try_retire() noexcept {
+  std::int64_t r = retire_.load(std::memory_order_relaxed);
+  while (r > 0) {
+    if (retire_.compare_exchange_weak(r, r - 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
+void pool_core::worker_main(worker_slot* w) {
+  current_worker_pool = this;
+  const std::uint32_t me = gid();
+  w->gid.store(me, std::memory_order_relaxed);
+  {
+    const std::string tname = opt_.name.substr(0, 10) + "-" + std::to_string(w->index);
+    ::pthread_setname_np(::pthread_self(), tname.substr(0, 15).c_str());
+  }
+  GIDLOG_RT_DEBUG_("{}: worker {} started on gid-{}", owner_, w->index, me);
+  bool retired = false;
+  for (;;) {
+    if (try_retire()) {
+      retired = true;
+      items_.signal(1);  // the unit this worker may have consumed belongs to a job
+      break;
+    }
+    if (job* j = pop()) {
+      run_job(*w, j);
+      continue;
+    }
+    if (closed_.load(std::memory_order_seq_cst) && pending_.load(std::memory_order_seq_cst) == 0) break;
+    items_.wait();
+  }
+  GIDLOG_RT_DEBUG_("{}: worker {} on gid-{} exits ({}), ran {} jobs", owner_, w->index, me,
+                   retired ? "resized down" : "closed", w->started.load(std::memory_order_relaxed));
+  current_worker_pool = nullptr;
+  alive_.fetch_sub(1, std::memory_order_release);
+  {
+    std::lock_guard g(workers_mu_);
+    w->exited.store(true, std::memory_order_release);
+    --live_;
+  }
+  exited_cv_.notify_all();
+}
+
+void pool_core::run_job(worker_slot& w, job* j) {
+  task_state expected = task_state::queued;
+  if (!j->phase_.compare_exchange_strong(expected, task_state::running, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+    j->release();  // dropped while queued; its dropper did the accounting
+    return;
+  }
+  on_taken();
+  const std::uint32_t me = w.gid.load(std::memory_order_relaxed);
+  const std::int64_t t0 = now_ns();
+  const std::int64_t waited = t0 - j->submit_ns_;
+  set_task_executor(j->entry_, me);
+  set_task_state(j->entry_, task_state::running);
+  w.busy.store(true, std::memory_order_relaxed);
+  bump(w.started);
+  store_max(w.max_wait_ns, waited);
+  GIDLOG_RT_TRACE_("{}: job {} started on gid-{}, submitted by gid-{}, queue wait {} us", owner_, j->id_, me,
+                   j->submitter_gid_, waited / 1000);
+  bool ok;
+  if (j->stop_.stop_possible()) {
+    std::stop_callback on_pool_stop(stop_.get_token(), [j]() noexcept { j->stop_.request_stop(); });
+    ok = j->invoke();
+  } else {
+    ok = j->invoke();
+  }
+  const std::int64_t ran = now_ns() - t0;
+  bump(w.run_ns, ran);
+  bump(ok ? w.succeeded : w.failed);
+  w.busy.store(false, std::memory_order_relaxed);
+  GIDLOG_RT_TRACE_("{}: job {} finished on gid-{} in {} us ({}), submitted by gid-{}", owner_, j->id_, me,
+                   ran / 1000, ok ? "ok" : "threw", j->submitter_gid_);
+  if (opt_.slow_job_warn.count() > 0 && ran > opt_.slow_job_warn.count()) {
+    GIDLOG_RT_WARN_("{}: slow job {} ran {} ms on gid-{} (slow_job_warn {} ms), submitted at {}:{}", owner_, j->id_,
+                    ran / 1'000'000, me, opt_.slow_job_warn.count() / 1'000'000, j->loc_.file_name(),
+                    j->loc_.line());
+  }
+  job_complete(*j, ok ? task_state::succeeded : task_state::failed);
+  j->release();
+}
+
+void pool_core::resize(std::size_t n) {
+  if (closed_.load(std::memory_order_acquire)) throw pool_closed("gidlog::worker_pool::resize: " + std::string(owner_) + " is closed");
+  n = std::max<std::size_t>(n, 1);
+  std::lock_guard g(workers_mu_);
+  reap_locked();
+  const std::size_t old = target_.load(std::memory_order_relaxed);
+  if (n > old) {
+    std::size_t need = n - old;
+    // Cancel retirements not yet taken before starting new threads.
+    std::int64_t r = retire_.load(std::memory_order_relaxed);
+    while (r > 0 && need > 0) {
+      const std::int64_t take = std::min<std::int64_t>(r, static_cast<std::int64_t>(need));
+      if (retire_.compare_exchange_weak(r, r - take, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        need -= static_cast<std::size_t>(take);
+        r -= take;
+      }
+    }
+    spawn_locked(need);
+  } else if (n < old) {
+    retire_.fetch_add(static_cast<std::int64_t>(old - n), std::memory_order_acq_rel);
+    items_.signal(static_cast<moodycamel::LightweightSemaphore::ssize_t>(old - n));
+  }
+  target_.store(n, std::memory_order_relaxed);
+  GIDLOG_RT_INFO_("{}: resized from {} to {} workers", owner_, old, n);
+}
+
+void pool_core::close(close_mode mode) {
+  const bool was_closed = closed_.exchange(true, std::memory_order_seq_cst);
+  std::size_t dropped = 0;
+  if (mode == close_mode::cancel_queued) {
+    cancel_mode_.store(true, std::memory_order_relaxed);
+    while (job* j = pop()) {
+      if (job_drop(*j, task_state::cancelled)) ++dropped;
+      j->release();
+    }
+  }
+  if (!was_closed || dropped > 0) {
+    GIDLOG_RT_INFO_("{}: closed ({}), {} jobs cancelled, {} queued, {} running", owner_,
+                    mode == close_mode::drain ? "drain" : "cancel queued", dropped,
+                    std::max<std::int64_t>(0, pending_.load(std::memory_order_relaxed)), running());
+  }
+  {
+    std::lock_guard g(space_mu_);
+    space_cv_.notify_all();  // blocked submitters now throw pool_closed
+  }
+  wake_all_workers();
+}
+
+void pool_core::join() {
+  check_not_own_worker(this, "gidlog::worker_pool::join");
+  if (!closed_.load(std::memory_order_acquire)) close(close_mode::drain);
+  std::unique_lock lk(workers_mu_);
+  exited_cv_.wait(lk, [this] { return live_ == 0; });
+  reap_locked();
+  if (!joined_logged_) {
+    joined_logged_ = true;
+    GIDLOG_RT_DEBUG_("{}: joined; {} jobs ran ({} failed), {} cancelled, {} rejected", owner_, done_started_,
+                    done_failed_, cancelled_.load(std::memory_order_relaxed), rejected_.load(std::memory_order_relaxed));
+  }
+}
+
+bool pool_core::close_and_join_for(std::chrono::nanoseconds timeout, close_mode mode) {
+  check_not_own_worker(this, "gidlog::worker_pool::close_and_join");
+  close(mode);
+  {
+    std::unique_lock lk(workers_mu_);
+    if (exited_cv_.wait_for(lk, timeout, [this] { return live_ == 0; })) {
+      lk.unlock();
+      join();
+      return true;
+    }
+  }
+  GIDLOG_RT_WARN_("{}: close_and_join timed out after {} ms; cancelling queued jobs and stopping running ones",
+                  owner_, timeout.count() / 1'000'000);
+  close(close_mode::cancel_queued);
+  stop_.request_stop();
+  return false;
+}
+
+void pool_core::detach_all() noexcept {
+  std::lock_guard g(workers_mu_);
+  for (worker_slot& w : workers_) {
+    if (w.thread.joinable()) w.thread.detach();
+  }
+}
+
+std::size_t pool_core::running() const noexcept {
+  std::lock_guard g(workers_mu_);
+  std::size_t n = 0;
+  for (const worker_slot& w : workers_) n += w.busy.load(std::memory_order_relaxed) ? 1 : 0;
+  return n;
+}
+
+pool_stats pool_core::stats() const {
+  pool_stats s;
+  std::lock_guard g(workers_mu_);
+  s.started = done_started_;
+  s.succeeded = done_succeeded_;
+  s.failed = done_failed_;
+  std::int64_t run = done_run_ns_, max_wait = done_max_wait_ns_;
+  for (const worker_slot& w : workers_) {
+    s.started += w.started.load(std::memory_order_relaxed);
+    s.succeeded += w.succeeded.load(std::memory_order_relaxed);
+    s.failed += w.failed.load(std::memory_order_relaxed);
+    run += w.run_ns.load(std::memory_order_relaxed);
+    max_wait = std::max(max_wait, w.max_wait_ns.load(std::memory_order_relaxed));
+    if (!w.exited.load(std::memory_order_relaxed)) {
+      if (w.busy.load(std::memory_order_relaxed)) {
+        ++s.busy;
+      } else {
+        ++s.idle;
+      }
+    }
+  }
+  s.cancelled = cancelled_.load(std::memory_order_relaxed);
+  s.rejected = rejected_.load(std::memory_order_relaxed);
+  s.queued = static_cast<std::size_t>(std::max<std::int64_t>(0, pending_.load(std::memory_order_relaxed)));
+  s.submitted = s.started + s.cancelled + s.queued;
+  s.max_queue_wait = std::chrono::nanoseconds(max_wait);
+  s.total_run_time = std::chrono::nanoseconds(run);
+  return s;
+}
+
+bool pool_enqueue(pool_core& p, job* j, const std::source_location& loc, bool try_only,
+                  std::chrono::steady_clock::time_point deadline) {
+  if (p.closed_.load(std::memory_order_acquire)) {
+    throw pool_closed("gidlog::worker_pool: " + std::string(p.owner_) + " is closed");
+  }
+  j->id_ = next_task_id();
+  j->pool_ = &p;
+  j->owner_ = p.owner_;
+  j->loc_ = loc;
+  j->submitter_gid_ = gid();
+  j->submit_ns_ = now_ns();
+  const bool reg = p.opt_.register_tasks && j->entry_ == nullptr;
+  bool registered_here = false;
+
+  if (!p.try_reserve()) {
+    if (try_only || p.opt_.on_full == overflow::reject) {
+      p.rejected_.fetch_add(1, std::memory_order_relaxed);
+      GIDLOG_RT_WARN_("{}: job {} from gid-{} rejected: queue full (max_queue {}), submitted at {}:{}", p.owner_,
+                      j->id_, j->submitter_gid_, p.opt_.max_queue, loc.file_name(), loc.line());
+      if (try_only) return false;
+      throw pool_full("gidlog::worker_pool: " + std::string(p.owner_) + " queue is full");
+    }
+    if (current_worker_pool == &p) {
+      // A worker of this pool would wait for itself: queue beyond max_queue instead.
+      p.pending_.fetch_add(1, std::memory_order_seq_cst);
+    } else {
+      if (reg) {
+        j->entry_ = register_task(p.owner_, task_state::blocked_in_submit, loc, j->id_, j->submitter_gid_,
+                                  j->submit_ns_);
+        registered_here = j->entry_ != nullptr;
+      } else {
+        set_task_state(j->entry_, task_state::blocked_in_submit);
+      }
+      const auto give_up = [&] {
+        if (registered_here) {
+          unregister_task(j->entry_);
+          j->entry_ = nullptr;
+        }
+      };
+      std::unique_lock lk(p.space_mu_);
+      p.blocked_.fetch_add(1, std::memory_order_seq_cst);
+      bool ok = true;
+      while (!p.try_reserve()) {
+        if (p.closed_.load(std::memory_order_seq_cst)) {
+          ok = false;
+          break;
+        }
+        if (deadline == std::chrono::steady_clock::time_point::max()) {
+          p.space_cv_.wait(lk);
+        } else if (p.space_cv_.wait_until(lk, deadline) == std::cv_status::timeout &&
+                   std::chrono::steady_clock::now() >= deadline) {
+          if (p.try_reserve()) break;
+          p.blocked_.fetch_sub(1, std::memory_order_seq_cst);
+          lk.unlock();
+          give_up();
+          GIDLOG_RT_WARN_("{}: job {} timed out blocked in submit (run_for), submitted at {}:{}", p.owner_, j->id_,
+                          loc.file_name(), loc.line());
+          throw task_timeout("gidlog: job of " + std::string(p.owner_) + " timed out waiting for queue room");
+        }
+      }
+      p.blocked_.fetch_sub(1, std::memory_order_seq_cst);
+      lk.unlock();
+      if (!ok) {
+        give_up();
+        throw pool_closed("gidlog::worker_pool: " + std::string(p.owner_) + " is closed");
+      }
+    }
+  }
+  // Reserved. A close() that raced with us is seen here (seq_cst with close's store).
+  if (p.closed_.load(std::memory_order_seq_cst)) {
+    p.unreserve();
+    if (registered_here) {
+      unregister_task(j->entry_);
+      j->entry_ = nullptr;
+    }
+    throw pool_closed("gidlog::worker_pool: " + std::string(p.owner_) + " is closed");
+  }
+  if (j->entry_ == nullptr) {
+    if (reg) j->entry_ = register_task(p.owner_, task_state::queued, loc, j->id_, j->submitter_gid_, j->submit_ns_);
+  } else {
+    set_task_state(j->entry_, task_state::queued);
+  }
+  GIDLOG_RT_TRACE_("{}: job {} submitted by gid-{} at {}:{}", p.owner_, j->id_, j->submitter_gid_, loc.file_name(),
+                   loc.line());
+  p.push(j);
+  return true;
+}
+
+pool_core& core_of(worker_pool& p) noexcept { return *p.core_; }
+
+}  // namespace detail
+
+worker_pool::worker_pool(pool_options opt) : core_(std::make_shared<detail::pool_core>(std::move(opt))) {
+  core_->start(core_->opt_.threads);
+}
+
+worker_pool::worker_pool(std::string name, std::size_t threads)
+    : worker_pool(pool_options{.name = std::move(name), .threads = threads}) {}
+
+worker_pool::~worker_pool() {
+  if (!core_) return;
+  if (detail::current_worker_pool == core_.get()) {
+    GIDLOG_RT_ERROR_("{}: destroyed from its own worker; closing, workers finish the queue detached",
+                     core_->owner_);
+    core_->close(close_mode::drain);
+    core_->detach_all();
+    return;
+  }
+  core_->join();
+}
+
+void worker_pool::resize(std::size_t n) { core_->resize(n); }
+std::size_t worker_pool::size() const noexcept { return core_->target_.load(std::memory_order_relaxed); }
+std::size_t worker_pool::queued() const noexcept {
+  return static_cast<std::size_t>(std::max<std::int64_t>(0, core_->pending_.load(std::memory_order_relaxed)));
+}
+std::size_t worker_pool::running() const noexcept { return core_->running(); }
+pool_stats worker_pool::stats() const { return core_->stats(); }
+const std::string& worker_pool::name() const noexcept { return core_->opt_.name; }
+bool worker_pool::closed() const noexcept { return core_->closed_.load(std::memory_order_acquire); }
+void worker_pool::close(close_mode mode) { core_->close(mode); }
+void worker_pool::join() { core_->join(); }
+bool worker_pool::close_and_join_for(std::chrono::nanoseconds timeout, close_mode mode) {
+  return core_->close_and_join_for(timeout, mode);
+}
+
+}  // namespace v0
+}  // namespace gidlog
