@@ -4,6 +4,7 @@
 #include <gidlog/runtime/leak_check.h>
 #include <gidlog/runtime/limiter.h>
 #include <gidlog/runtime/runtime_log.h>
+#include <gidlog/runtime/source_location.h>
 #include <gidlog/runtime/task.h>
 #include <gidlog/runtime/tasks.h>
 #include <gidlog/runtime/worker_pool.h>

@@ -175,7 +175,7 @@ struct go_context {
   std::uint64_t id = 0;
   std::uint32_t submitter = 0;
   std::int64_t admitted_ns = 0;
-  std::source_location loc;
+  source_location loc;
 };
 
 // Runs a go'd job on the current thread with its token held; gives everything back on every path.
@@ -228,7 +228,7 @@ class limiter_pool_job final : public job {
 }  // namespace
 
 bool limiter_go(const std::shared_ptr<limiter_core>& core, std::unique_ptr<limiter_fn> fn,
-                const std::source_location& loc, admit mode, std::chrono::steady_clock::time_point deadline) {
+                const source_location& loc, admit mode, std::chrono::steady_clock::time_point deadline) {
   limiter_core& c = *core;
   c.reap();
   go_context ctx{core, std::move(fn), nullptr, next_task_id(), gid(), now_ns(), loc};

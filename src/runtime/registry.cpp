@@ -140,7 +140,7 @@ std::string format_age(std::chrono::nanoseconds age) {
 
 std::uint64_t next_task_id() noexcept { return reg().next_id.fetch_add(1, std::memory_order_relaxed); }
 
-task_entry* register_task(const char* owner, task_state st, const std::source_location& loc, std::uint64_t id,
+task_entry* register_task(const char* owner, task_state st, const source_location& loc, std::uint64_t id,
                           std::uint32_t creator_gid, std::int64_t created_ns) noexcept {
   registry_state& r = reg();
   if (!r.enabled.load(std::memory_order_relaxed)) return nullptr;

@@ -5,7 +5,7 @@
 // profile) walk every slab under the registry mutex and validate each slot with the counter.
 #include <atomic>
 #include <cstdint>
-#include <source_location>
+#include <gidlog/runtime/source_location.h>
 #include <string>
 
 #include <gidlog/runtime/tasks.h>
@@ -26,7 +26,7 @@ struct alignas(64) task_entry {
   std::atomic<std::uint32_t> executor_gid{0};
   std::atomic<std::uint64_t> id{0};
   std::atomic<const char*> owner{nullptr};  // interned: lives until exit
-  std::atomic<const char*> file{nullptr};   // std::source_location strings: static storage
+  std::atomic<const char*> file{nullptr};   // source_location strings: static storage
   std::atomic<const char*> function{nullptr};
   std::atomic<std::int64_t> created_ns{0};
   task_entry* next_free = nullptr;  // free-list link, published by the heap's CAS/exchange
@@ -37,7 +37,7 @@ struct alignas(64) task_entry {
 std::uint64_t next_task_id() noexcept;
 
 // A slot for a new task, or nullptr when registration is off (or memory ran out).
-task_entry* register_task(const char* owner, task_state st, const std::source_location& loc, std::uint64_t id,
+task_entry* register_task(const char* owner, task_state st, const source_location& loc, std::uint64_t id,
                           std::uint32_t creator_gid, std::int64_t created_ns) noexcept;
 
 inline void set_task_state(task_entry* e, task_state st) noexcept {

@@ -378,7 +378,7 @@ pool_stats pool_core::stats() const {
   return s;
 }
 
-bool pool_enqueue(pool_core& p, job* j, const std::source_location& loc, bool try_only,
+bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_only,
                   std::chrono::steady_clock::time_point deadline) {
   if (p.closed_.load(std::memory_order_acquire)) {
     throw pool_closed("gidlog::worker_pool: " + std::string(p.owner_) + " is closed");

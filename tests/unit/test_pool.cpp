@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <gidlog/gidlog.h>
+#include <gidlog/runtime.h>
 
 using namespace std::chrono_literals;
 

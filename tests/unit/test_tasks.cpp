@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <gidlog/gidlog.h>
+#include <gidlog/runtime.h>
 #include <gidlog/runtime/catch2.h>
 
 using namespace std::chrono_literals;

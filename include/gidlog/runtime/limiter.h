@@ -22,13 +22,13 @@
 // admission calls; the destructor waits for every go'd job (wait()). Tokens may outlive it.
 //
 // Each go'd job is registered in gidlog::tasks ("waiting for token", then "running") with the
-// std::source_location of the go call.
+// source_location of the go call.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <source_location>
+#include <gidlog/runtime/source_location.h>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -63,7 +63,7 @@ struct limiter_fn_impl final : limiter_fn {
 
 enum class admit : std::uint8_t { block, try_only, until };
 // Takes a token (per mode), registers the job, starts it. False when no token was taken.
-bool limiter_go(const std::shared_ptr<limiter_core>& c, std::unique_ptr<limiter_fn> f, const std::source_location& loc,
+bool limiter_go(const std::shared_ptr<limiter_core>& c, std::unique_ptr<limiter_fn> f, const source_location& loc,
                 admit mode, std::chrono::steady_clock::time_point deadline);
 }  // namespace detail
 
@@ -106,20 +106,20 @@ class limiter {
   // Blocks until a token is free (FIFO), then starts f and returns; f runs with the token held.
   //   lim.go([conn] { conn->sync(); });
   template <class F>
-  void go(F&& f, std::source_location loc = std::source_location::current()) {
+  void go(F&& f, source_location loc = source_location::current()) {
     detail::limiter_go(core_, make(std::forward<F>(f)), loc, detail::admit::block, {});
   }
 
   // Starts f only if a token is free now and nobody waits; false otherwise (logged at WARN).
   template <class F>
-  bool try_go(F&& f, std::source_location loc = std::source_location::current()) {
+  bool try_go(F&& f, source_location loc = source_location::current()) {
     return detail::limiter_go(core_, make(std::forward<F>(f)), loc, detail::admit::try_only, {});
   }
 
   // Waits at most max_wait for a token; false (logged at WARN) if none came in time.
   template <class F, class Rep, class Period>
   bool go_for(F&& f, const std::chrono::duration<Rep, Period>& max_wait,
-              std::source_location loc = std::source_location::current()) {
+              source_location loc = source_location::current()) {
     return detail::limiter_go(
         core_, make(std::forward<F>(f)), loc, detail::admit::until,
         std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(max_wait));

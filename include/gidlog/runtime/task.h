@@ -18,7 +18,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
-#include <source_location>
+#include <gidlog/runtime/source_location.h>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -71,7 +71,7 @@ class job {
   bool detached_ = false;                            // post(): log a failure at once
   std::uint32_t submitter_gid_ = 0;
   std::int64_t submit_ns_ = 0;                       // steady clock
-  std::source_location loc_;                         // the submit call
+  source_location loc_;                         // the submit call
   std::stop_source stop_{std::nostopstate};          // only for jobs that take a stop_token
   std::exception_ptr error_;
 

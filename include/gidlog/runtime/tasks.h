@@ -89,7 +89,7 @@ struct task_info {
   std::uint64_t id = 0;            // unique in the process, increasing from 1
   std::string owner;               // e.g. `pool "requests"` or `limiter "db"`
   task_state state = task_state::queued;
-  std::string file;                // std::source_location of the submit/go call
+  std::string file;                // source_location of the submit/go call
   std::uint32_t line = 0;
   std::string function;
   std::uint32_t creator_gid = 0;   // gid of the thread that submitted it

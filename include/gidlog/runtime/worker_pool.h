@@ -26,13 +26,13 @@
 // the destructor must not race with other calls. A worker submitting to its own pool is never
 // blocked by a full queue (it could wait for itself): its job is queued beyond max_queue.
 //
-// Each job is registered in gidlog::tasks with the std::source_location of the submit call.
+// Each job is registered in gidlog::tasks with the source_location of the submit call.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include <gidlog/runtime/source_location.h>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -92,7 +92,7 @@ namespace detail {
 // throw pool_full; returns false when full. Otherwise applies the overflow policy, blocking at
 // most until `deadline` (then throws task_timeout). Throws pool_closed after close. On false or
 // throw, j's references are untouched and j is not registered.
-bool pool_enqueue(pool_core& p, job* j, const std::source_location& loc, bool try_only,
+bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_only,
                   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 // run_for: waits for j until the deadline; then drops it if queued, or requests its stop and
 // waits for it if running, and throws task_timeout.
@@ -135,7 +135,7 @@ class worker_pool {
   //   auto t = pool.submit([](std::stop_token st) { return crunch(st); });
   // Blocks or throws pool_full when the queue is full (overflow policy); throws pool_closed.
   template <class F>
-  task<job_result_t<F>> submit(F&& f, std::source_location loc = std::source_location::current()) {
+  task<job_result_t<F>> submit(F&& f, source_location loc = source_location::current()) {
     using R = job_result_t<F>;
     auto* j = new detail::job_impl<std::decay_t<F>, R>(std::forward<F>(f), 2);
     detail::job_guard g{j, 2};
@@ -148,7 +148,7 @@ class worker_pool {
   //   if (auto t = pool.try_submit(job)) ... else shed_load();
   template <class F>
   std::optional<task<job_result_t<F>>> try_submit(F&& f,
-                                                  std::source_location loc = std::source_location::current()) {
+                                                  source_location loc = source_location::current()) {
     using R = job_result_t<F>;
     auto* j = new detail::job_impl<std::decay_t<F>, R>(std::forward<F>(f), 2);
     detail::job_guard g{j, 2};
@@ -160,7 +160,7 @@ class worker_pool {
   // Fire and forget: the result is discarded; an exception is logged at ERROR at once.
   //   pool.post([req] { serve(req); });
   template <class F>
-  void post(F&& f, std::source_location loc = std::source_location::current()) {
+  void post(F&& f, source_location loc = source_location::current()) {
     auto* j = new detail::job_impl<std::decay_t<F>, void>(std::forward<F>(f), 1);
     j->detached_ = true;
     detail::job_guard g{j, 1};
@@ -170,7 +170,7 @@ class worker_pool {
 
   // post() that never blocks and never throws pool_full; false when the queue is full.
   template <class F>
-  bool try_post(F&& f, std::source_location loc = std::source_location::current()) {
+  bool try_post(F&& f, source_location loc = source_location::current()) {
     auto* j = new detail::job_impl<std::decay_t<F>, void>(std::forward<F>(f), 1);
     j->detached_ = true;
     detail::job_guard g{j, 1};
@@ -182,7 +182,7 @@ class worker_pool {
   // Runs f on a worker and returns its result (tunny Process); rethrows its exception.
   //   std::string body = pool.run([&] { return render(page); });
   template <class F>
-  job_result_t<F> run(F&& f, std::source_location loc = std::source_location::current()) {
+  job_result_t<F> run(F&& f, source_location loc = source_location::current()) {
     detail::check_not_own_worker(core_.get(), "worker_pool::run");
     return submit(std::forward<F>(f), loc).get();
   }
@@ -194,7 +194,7 @@ class worker_pool {
   //   try { pool.run_for(query, 200ms); } catch (const gidlog::task_timeout&) { ... }
   template <class F, class Rep, class Period>
   job_result_t<F> run_for(F&& f, const std::chrono::duration<Rep, Period>& timeout,
-                          std::source_location loc = std::source_location::current()) {
+                          source_location loc = source_location::current()) {
     detail::check_not_own_worker(core_.get(), "worker_pool::run_for");
     using R = job_result_t<F>;
     const auto deadline =
@@ -213,7 +213,7 @@ class worker_pool {
   // whatever it ends with.
   //   pool.run([](std::stop_token job_st) { ... }, request_stop_source.get_token());
   template <class F>
-  job_result_t<F> run(F&& f, std::stop_token st, std::source_location loc = std::source_location::current()) {
+  job_result_t<F> run(F&& f, std::stop_token st, source_location loc = source_location::current()) {
     detail::check_not_own_worker(core_.get(), "worker_pool::run");
     if (st.stop_requested()) throw task_cancelled("gidlog::worker_pool::run: stop requested before submit");
     auto t = submit(std::forward<F>(f), loc);
