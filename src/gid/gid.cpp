@@ -29,7 +29,7 @@ inline namespace v0 {
 namespace detail {
 
 constinit gid_fast_state gid_fast;
-__thread std::uint8_t gid_thread_checked __attribute__((tls_model("initial-exec"))) = 0;
+__thread std::int8_t gid_thread_checked __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
@@ -189,7 +189,7 @@ std::ptrdiff_t column(const gid_offset_entry&) noexcept { return 0; }
 void switch_method(gid_source from, gid_source to, text& reason) noexcept {
   if (!method.compare_exchange_strong(from, to, std::memory_order_acq_rel)) return;
   if (from == gid_source::fast) {
-    gid_fast.open.store(0, std::memory_order_release);
+    gid_fast.tp_offset.store(0, std::memory_order_release);
     offset_from_self.store(0, std::memory_order_relaxed);
   }
   reason.add("; gid() now uses ").add(gid_source_name(to));
@@ -204,7 +204,8 @@ gid_source first_working_fallback() noexcept {
 
 // Looks the fast offset up and checks it on this thread. On success stores the offsets and
 // returns true; otherwise explains why in `why`.
-bool try_fast(std::span<const gid_offset_entry> table, const char* version_override, text& why) noexcept {
+bool try_fast(std::span<const gid_offset_entry> table, const char* version_override, text& why,
+              std::ptrdiff_t& found_tp_offset) noexcept {
   if (arch_column == nullptr) {
     why.add("no thread-descriptor offsets are known for this CPU");
     return false;
@@ -252,7 +253,11 @@ bool try_fast(std::span<const gid_offset_entry> table, const char* version_overr
       continue;
     }
     const std::ptrdiff_t tp_off = (self + off) - tp;
-    gid_fast.tp_offset.store(tp_off, std::memory_order_relaxed);
+    if (tp_off == 0) {  // 0 means "off" in the hot path; no C library keeps the TID there
+      why.add(" is the thread pointer itself");
+      continue;
+    }
+    found_tp_offset = tp_off;
     offset_from_self.store(off, std::memory_order_relaxed);
     why.len = 0;
     why.add("fast: ").add(libc_name(libc));
@@ -270,7 +275,7 @@ bool try_fast(std::span<const gid_offset_entry> table, const char* version_overr
 
 // The whole initialisation; the caller holds init_state == init_busy.
 void initialise(std::span<const gid_offset_entry> table, const char* version_override) noexcept {
-  gid_fast.open.store(0, std::memory_order_relaxed);
+  gid_fast.tp_offset.store(0, std::memory_order_relaxed);
   offset_from_self.store(0, std::memory_order_relaxed);
   init_note.len = 0;
   init_note.buf[0] = '\0';
@@ -288,6 +293,7 @@ void initialise(std::span<const gid_offset_entry> table, const char* version_ove
   gettid_np = reinterpret_cast<gettid_np_fn>(::dlsym(RTLD_DEFAULT, "pthread_gettid_np"));
 
   gid_source chosen = gid_source::syscall;
+  std::ptrdiff_t tp_offset = 0;
   if (want == wanted::syscall) {
     chosen = first_working_fallback();
     init_note.add(gid_source_name(chosen)).add(": forced by ").add(env_name);
@@ -304,7 +310,7 @@ void initialise(std::span<const gid_offset_entry> table, const char* version_ove
     }
   } else {
     text why;
-    if (try_fast(table, version_override, why)) {
+    if (try_fast(table, version_override, why, tp_offset)) {
       chosen = gid_source::fast;
       init_note.add(why.buf);
     } else {
@@ -319,8 +325,8 @@ void initialise(std::span<const gid_offset_entry> table, const char* version_ove
 
   method.store(chosen, std::memory_order_relaxed);
   if (chosen == gid_source::fast) {
-    gid_thread_checked = 1;  // checked just now, on this thread
-    gid_fast.open.store(1, std::memory_order_relaxed);
+    gid_thread_checked = -1;  // checked just now, on this thread
+    gid_fast.tp_offset.store(tp_offset, std::memory_order_relaxed);
   }
   init_state.store(init_ready, std::memory_order_release);
   if (!warn.empty()) report(warn);
@@ -345,11 +351,13 @@ bool ensure_initialised() noexcept {
 
 // This thread's first call while the method is fast: check the fast read once.
 std::uint32_t check_this_thread() noexcept {
-  const std::uint32_t fast = gid_fast_read();
   const std::uint32_t ref = reference_tid();
+  const std::ptrdiff_t off = gid_fast.tp_offset.load(std::memory_order_acquire);
+  if (off == 0) return ref;  // another thread switched the process away from fast meanwhile
+  const std::uint32_t fast = gid_read_at(off);
   if (ref == 0) return fast;  // nothing to check against on this thread; it verified at start
   if (fast == ref) {
-    gid_thread_checked = 1;
+    gid_thread_checked = -1;
     return ref;
   }
   text why;

@@ -49,6 +49,22 @@ TEST_CASE("the thread pointer is per thread and a fixed distance from pthread_se
 #endif
 }
 
+TEST_CASE("load_u32_at_thread_pointer() reads the word at the thread pointer plus the offset", "[arch]") {
+  const auto expected = [](std::ptrdiff_t off) {
+    std::uint32_t v;
+    std::memcpy(&v, static_cast<const char*>(arch::thread_pointer()) + off, sizeof v);
+    return v;
+  };
+  // Words of the thread control block, which every C library maps at the thread pointer.
+  for (std::ptrdiff_t off : {0, 4, 8}) CHECK(arch::load_u32_at_thread_pointer(off) == expected(off));
+  std::uint32_t in_thread = 0, expected_in_thread = 1;
+  std::thread([&] {
+    in_thread = arch::load_u32_at_thread_pointer(0);
+    expected_in_thread = expected(0);
+  }).join();
+  CHECK(in_thread == expected_in_thread);
+}
+
 TEST_CASE("cycles() never goes back and advances with time", "[arch]") {
   std::uint64_t prev = arch::cycles();
   bool monotonic = true;
