@@ -1,0 +1,134 @@
+// A small service in the shape of the Go example gidlog translates: startup records on the main
+// thread, a worker_pool handling requests, a limiter around a slow dependency, and the Go
+// example's goroutine leak (three jobs race to send into an unbuffered channel, one is received,
+// two block forever), found by the leak check and shown with the task profile.
+//
+// Follow one request from the gid that submitted it to the gid that ran it in the TRACE records
+// of the "gidlog.runtime" logger. Run: ./dev.sh demo
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gidlog/gidlog.h>
+#include <gidlog/runtime.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// Go's unbuffered channel: send() blocks until a receiver took the value (or the channel is
+// closed); receive() blocks until a value is sent.
+template <class T>
+class channel {
+ public:
+  bool send(T v) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return !slot_ || closed_; });
+    if (closed_) return false;
+    slot_ = std::move(v);
+    const std::uint64_t ticket = ++puts_;
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return takes_ >= ticket || closed_; });
+    return takes_ >= ticket;
+  }
+  T receive() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return slot_.has_value(); });
+    T v = std::move(*slot_);
+    slot_.reset();
+    ++takes_;
+    cv_.notify_all();
+    return v;
+  }
+  // Wakes every blocked sender: their send() returns false.
+  void close() {
+    std::lock_guard g(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<T> slot_;
+  std::uint64_t puts_ = 0;
+  std::uint64_t takes_ = 0;
+  bool closed_ = false;
+};
+
+// The slow dependency (a database, another service): at most two calls at once.
+std::string query_backend(gidlog::limiter& backend, int request) {
+  auto token = backend.acquire();  // FIFO; given back at the closing brace, even on a throw
+  std::this_thread::sleep_for(5ms);  // its latency
+  return "profile-" + std::to_string(request);
+}
+
+// The Go example's leak: ask three replicas, keep the first answer, return. The two slower
+// replicas block forever in send(): nobody will ever receive from `answers` again.
+int first_replica_answer(gidlog::limiter& replicas, channel<int>& answers) {
+  for (int replica = 0; replica < 3; ++replica) {
+    replicas.go([&answers, replica] {
+      if (!answers.send(replica)) LOG_INFO("replica {} gave up: channel closed", replica);
+    });
+  }
+  return answers.receive();
+}
+
+}  // namespace
+
+int main() {
+  gidlog::options opt;
+  opt.sinks = {gidlog::console_sink()};
+  gidlog::start(opt);
+  LOG_INFO("GameRoom Startup->");
+  LOG_INFO("Start for HTTP server...");
+
+  gidlog::worker_pool requests({.name = "requests", .threads = 4, .max_queue = 64, .slow_job_warn = 50ms});
+  gidlog::limiter backend("backend", 2);
+
+  // Requests: follow each one from the submitting gid to the worker's gid at TRACE.
+  gidlog::set_runtime_log_level(gidlog::level::trace);
+  std::vector<gidlog::task<std::string>> replies;
+  for (int r = 1; r <= 4; ++r) {
+    replies.push_back(requests.submit([&backend, r] {
+      LOG_INFO("handling request {}", r);
+      return query_backend(backend, r);
+    }));
+  }
+  for (auto& reply : replies) LOG_INFO("reply: {}", reply.get());
+  gidlog::set_runtime_log_level(gidlog::level::info);
+
+  // The leak.
+  LOG_INFO("tasks before the search: {}", gidlog::tasks::count());
+  const auto snap = gidlog::leak_snapshot::take();
+  channel<int> answers;
+  gidlog::limiter replicas("replicas", 3);
+  const int first = first_replica_answer(replicas, answers);
+  LOG_INFO("first answer from replica {}; tasks now: {}", first, gidlog::tasks::count());
+
+  const std::string report = gidlog::find_leaks(snap, 200ms);
+  if (!report.empty()) LOG_WARN("leak check failed:\n{}", trimmed(report));
+  LOG_INFO("goroutine-style profile:\n{}", trimmed(gidlog::tasks::profile(1)));
+
+  // Unblock the leaked jobs so the process ends cleanly (a fixed service would use a channel
+  // with room for every answer, or cancel the losers).
+  answers.close();
+  replicas.wait();
+  LOG_INFO("after closing the channel: {} tasks, leak check {}", gidlog::tasks::count(),
+           gidlog::find_leaks(snap, 1s).empty() ? "clean" : "still failing");
+
+  requests.join();
+  LOG_INFO("GameRoom Shutdown<-");
+  gidlog::stop();
+  return 0;
+}
