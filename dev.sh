@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 JOBS=${JOBS:-$(nproc)}
 PACKAGES=(g++ clang cmake make libfmt-dev libconcurrentqueue-dev catch2 libbenchmark-dev
-          libdouble-conversion-dev libspdlog-dev g++-aarch64-linux-gnu qemu-user)
+          libspdlog-dev g++-aarch64-linux-gnu qemu-user)
 
 install_deps() {
   local missing=()

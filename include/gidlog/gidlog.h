@@ -75,7 +75,3 @@ counters get_counters() noexcept;
 #define LOG_ERROR(...) GIDLOG_ERROR(__VA_ARGS__)
 #define LOG_FATAL(...) GIDLOG_FATAL(__VA_ARGS__)
 #endif
-
-#if __has_include(<gidlog/runtime.h>)
-#include <gidlog/runtime.h>
-#endif

@@ -38,8 +38,8 @@ tsc_clock::tsc_clock() noexcept {
 }
 
 void tsc_clock::recalibrate() noexcept {
-  std::uint64_t t;
-  std::int64_t ns;
+  std::uint64_t t = 0;
+  std::int64_t ns = 0;
   sample(t, ns);
   if (t > first_ticks_ && ns > first_ns_)
     ns_per_tick_ = static_cast<double>(ns - first_ns_) / static_cast<double>(t - first_ticks_);

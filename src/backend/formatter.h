@@ -32,6 +32,14 @@ struct arg_value {
   std::string_view s;
 };
 
+// What the backend derives once per call site: string lengths and the parsed format string.
+// Lives in site_info::backend_cache; created under the writer lock, never freed.
+struct site_cache {
+  std::string_view file, path, function, logger;  // logger: empty when the site names none
+  void* parsed = nullptr;                         // the parsed format string, made on first use
+};
+const site_cache& cache_of(const site_info& site);
+
 // Decodes the payload of a value record into `out` (cleared first).
 void decode_args(const record_meta& meta, const unsigned char* data, std::vector<arg_value>& out);
 
@@ -62,10 +70,14 @@ class line_formatter {
     std::string text;
   };
   void refresh_date(std::int64_t sec);
-  void append_prefix_part(char flag, const record& r, const site_info& site, std::int64_t wall_ns,
-                          const char* logger, fmt::memory_buffer& out);
+  void append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc, std::int64_t wall_ns,
+                      const char* logger, fmt::memory_buffer& out);
+  std::string_view date_field(char flag) const;
 
   std::vector<token> tokens_;
+  // tokens_ rendered for the current second: literals and date fields merged into one text,
+  // so a record appends a handful of pieces.
+  std::vector<token> pieces_;
   bool utc_;
   bool escape_newlines_;
   std::string name_;

@@ -96,16 +96,18 @@ void writer::write(const record& r, std::int64_t wall_ns, const char* logger_ove
     std::memcpy(&site, r.payload.bytes + 4, sizeof site);
     shared().nomem.fetch_add(1, std::memory_order_relaxed);
   }
-  const char* logger = logger_override != nullptr ? logger_override : site->logger;
+  const site_cache& sc = cache_of(*site);
   log_line line{site->level,
                 r.gid,
                 wall_ns,
                 std::string_view(buf_.data(), buf_.size()),
                 std::string_view(buf_.data() + res.msg_begin, res.msg_end - res.msg_begin),
-                site->file,
+                sc.file,
                 site->line,
-                site->function,
-                logger != nullptr ? std::string_view{logger} : std::string_view{fmt_.logger_name()}};
+                sc.function,
+                logger_override != nullptr ? std::string_view{logger_override}
+                : !sc.logger.empty()       ? sc.logger
+                                           : std::string_view{fmt_.logger_name()}};
   for (sink_state& st : sinks_) deliver(st, line);
   shared().written.fetch_add(1, std::memory_order_relaxed);
   if (site->level >= flush_on_) flush_all();

@@ -13,7 +13,7 @@ run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREF
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer_app ${WORK_DIR}/consumer.log)
 file(READ ${WORK_DIR}/consumer.log log)
-if(NOT log MATCHES "\\[[0-9]{4}/[0-9]{6}\\.[0-9]{3}:INFO:gid-[0-9]+:main\\.cpp:[0-9]+\\] consumer says 42\n")
+if(NOT log MATCHES "^\\[[0-9][0-9][0-9][0-9]/[0-9][0-9][0-9][0-9][0-9][0-9]\\.[0-9][0-9][0-9]:INFO:gid-[0-9]+:main\\.cpp:[0-9]+\\] consumer says 42\n$")
   message(FATAL_ERROR "unexpected log from the consumer:\n${log}")
 endif()
 message(STATUS "consumer log: ${log}")
