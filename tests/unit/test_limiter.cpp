@@ -15,7 +15,7 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("a limiter of 3 never runs more than 3 jobs at once across 200 go calls from 8 threads", "[limiter]") {
+TEST_CASE("limiter: a limit of 3 never runs more than 3 jobs at once across 200 go calls from 8 threads", "[limiter]") {
   gidlog::limiter lim("three", 3);
   std::atomic<int> now{0}, peak{0}, done{0};
   std::vector<std::thread> callers;
@@ -43,7 +43,7 @@ TEST_CASE("a limiter of 3 never runs more than 3 jobs at once across 200 go call
   CHECK(lim.waiting() == 0);
 }
 
-TEST_CASE("a limiter admits waiters in FIFO order", "[limiter]") {
+TEST_CASE("limiter: admits waiters in FIFO order", "[limiter]") {
   gidlog::limiter lim("fifo", 1);
   auto held = lim.acquire();
   std::mutex mu;
@@ -68,7 +68,7 @@ TEST_CASE("a limiter admits waiters in FIFO order", "[limiter]") {
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
 }
 
-TEST_CASE("limiter tokens come back after exceptions", "[limiter]") {
+TEST_CASE("limiter: tokens come back after exceptions", "[limiter]") {
   gidlog::limiter lim("throws", 2);
   for (int i = 0; i < 10; ++i) lim.go([] { throw std::runtime_error("job failed"); });
   lim.wait();
@@ -85,7 +85,7 @@ TEST_CASE("limiter tokens come back after exceptions", "[limiter]") {
   CHECK(lim.in_flight() == 1);
 }
 
-TEST_CASE("limiter try_go and go_for give up when no token is free", "[limiter]") {
+TEST_CASE("limiter: try_go and go_for give up when no token is free", "[limiter]") {
   gidlog::limiter lim("busy", 1);
   std::latch gate(1);
   std::latch started(1);
@@ -106,7 +106,7 @@ TEST_CASE("limiter try_go and go_for give up when no token is free", "[limiter]"
   CHECK(ran == 1);
 }
 
-TEST_CASE("limiter set_limit admits waiters at once", "[limiter]") {
+TEST_CASE("limiter: set_limit admits waiters at once", "[limiter]") {
   gidlog::limiter lim("grow", 1);
   auto held = lim.acquire();
   std::latch both_ran(2);
@@ -125,7 +125,7 @@ TEST_CASE("limiter set_limit admits waiters at once", "[limiter]") {
   CHECK_THROWS_AS(gidlog::limiter("zero", 0), std::invalid_argument);
 }
 
-TEST_CASE("a limiter can run its jobs on a worker_pool", "[limiter]") {
+TEST_CASE("limiter: can run its jobs on a worker_pool", "[limiter]") {
   gidlog::worker_pool pool("lim-pool", 4);
   gidlog::limiter lim("on-pool", 2, {.pool = &pool});
   std::atomic<int> now{0}, peak{0}, done{0};

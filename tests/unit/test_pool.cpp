@@ -47,7 +47,7 @@ class blocker {
 
 }  // namespace
 
-TEST_CASE("worker_pool returns the results and exceptions of 10000 jobs", "[pool]") {
+TEST_CASE("pool: returns the results and exceptions of 10000 jobs", "[pool]") {
   gidlog::worker_pool pool({.name = "results", .threads = 4});
   constexpr int n = 10000;
   std::vector<gidlog::task<int>> handles;
@@ -80,7 +80,7 @@ TEST_CASE("worker_pool returns the results and exceptions of 10000 jobs", "[pool
   CHECK(s.queued == 0);
 }
 
-TEST_CASE("worker_pool keeps its workers after a job throws", "[pool]") {
+TEST_CASE("pool: keeps its workers after a job throws", "[pool]") {
   gidlog::worker_pool pool("survivor", 1);
   auto bad = pool.submit([]() -> int { throw std::logic_error("boom"); });
   CHECK_THROWS_AS(bad.get(), std::logic_error);
@@ -88,7 +88,7 @@ TEST_CASE("worker_pool keeps its workers after a job throws", "[pool]") {
   CHECK(pool.stats().failed == 1);
 }
 
-TEST_CASE("worker_pool throws pool_closed after close", "[pool]") {
+TEST_CASE("pool: throws pool_closed after close", "[pool]") {
   gidlog::worker_pool pool("closing", 2);
   auto before = pool.submit([] { return 1; });
   pool.close();
@@ -102,7 +102,7 @@ TEST_CASE("worker_pool throws pool_closed after close", "[pool]") {
   pool.join();
 }
 
-TEST_CASE("close cancel_queued completes queued jobs with task_cancelled", "[pool]") {
+TEST_CASE("pool: close cancel_queued completes queued jobs with task_cancelled", "[pool]") {
   gidlog::worker_pool pool("cancel", 1);
   blocker b(pool, 1);
   std::atomic<int> ran{0};
@@ -120,7 +120,7 @@ TEST_CASE("close cancel_queued completes queued jobs with task_cancelled", "[poo
   CHECK(pool.stats().cancelled == 5);
 }
 
-TEST_CASE("task cancel drops a queued job and stops a running one", "[pool]") {
+TEST_CASE("pool: task cancel drops a queued job and stops a running one", "[pool]") {
   gidlog::worker_pool pool("cancel-one", 1);
   std::latch started(1);
   auto running = pool.submit([&started](std::stop_token st) {
@@ -138,7 +138,7 @@ TEST_CASE("task cancel drops a queued job and stops a running one", "[pool]") {
   CHECK(running.get() == "stopped");
 }
 
-TEST_CASE("run_for times out a job that is still queued", "[pool]") {
+TEST_CASE("pool: run_for times out a job that is still queued", "[pool]") {
   gidlog::worker_pool pool("timeout-queued", 1);
   blocker b(pool, 1);
   std::atomic<bool> ran{false};
@@ -149,7 +149,7 @@ TEST_CASE("run_for times out a job that is still queued", "[pool]") {
   CHECK(pool.stats().cancelled == 1);
 }
 
-TEST_CASE("run_for times out a running job and sends it a stop request", "[pool]") {
+TEST_CASE("pool: run_for times out a running job and sends it a stop request", "[pool]") {
   gidlog::worker_pool pool("timeout-running", 1);
   std::atomic<bool> saw_stop{false};
   CHECK_THROWS_AS(pool.run_for(
@@ -164,7 +164,7 @@ TEST_CASE("run_for times out a running job and sends it a stop request", "[pool]
   CHECK(pool.run_for([] { return 7; }, 10s) == 7);
 }
 
-TEST_CASE("run with a stop_token drops a queued job and stops a running one", "[pool]") {
+TEST_CASE("pool: run with a stop_token drops a queued job and stops a running one", "[pool]") {
   gidlog::worker_pool pool("ctx", 1);
   {
     blocker b(pool, 1);
@@ -196,7 +196,7 @@ TEST_CASE("run with a stop_token drops a queued job and stops a running one", "[
   CHECK_THROWS_AS(pool.run([] {}, already.get_token()), gidlog::task_cancelled);
 }
 
-TEST_CASE("resize up and down under load loses no job", "[pool]") {
+TEST_CASE("pool: resize up and down under load loses no job", "[pool]") {
   gidlog::worker_pool pool("elastic", 2);
   std::atomic<int> done{0};
   constexpr int n = 20000;
@@ -213,7 +213,7 @@ TEST_CASE("resize up and down under load loses no job", "[pool]") {
   CHECK(pool.stats().started == static_cast<std::uint64_t>(n));
 }
 
-TEST_CASE("resize takes effect while every worker is busy", "[pool]") {
+TEST_CASE("pool: resize takes effect while every worker is busy", "[pool]") {
   gidlog::worker_pool pool("grow", 1);
   blocker b(pool, 1);
   std::latch second_worker_ran(1);
@@ -226,7 +226,7 @@ TEST_CASE("resize takes effect while every worker is busy", "[pool]") {
   CHECK(pool.run([] { return 1; }) == 1);
 }
 
-TEST_CASE("overflow reject: try_submit fails and submit throws pool_full", "[pool]") {
+TEST_CASE("pool: overflow reject: try_submit fails and submit throws pool_full", "[pool]") {
   gidlog::worker_pool pool({.name = "bounded", .threads = 1, .max_queue = 2, .on_full = gidlog::overflow::reject});
   blocker b(pool, 1);
   auto a = pool.submit([] { return 1; });
@@ -241,7 +241,7 @@ TEST_CASE("overflow reject: try_submit fails and submit throws pool_full", "[poo
   CHECK(c->get() == 2);
 }
 
-TEST_CASE("overflow block: a submitter waits for room", "[pool]") {
+TEST_CASE("pool: overflow block: a submitter waits for room", "[pool]") {
   gidlog::worker_pool pool({.name = "blocking", .threads = 1, .max_queue = 1});
   blocker b(pool, 1);
   auto first = pool.submit([] { return 1; });
@@ -266,7 +266,7 @@ TEST_CASE("overflow block: a submitter waits for room", "[pool]") {
   CHECK(second_value == 2);
 }
 
-TEST_CASE("a worker waiting on its own pool gets would_deadlock", "[pool]") {
+TEST_CASE("pool: a worker waiting on its own pool gets would_deadlock", "[pool]") {
   gidlog::worker_pool pool("self", 1);
   auto r = pool.submit([&pool] {
     std::vector<std::string> seen;
@@ -291,7 +291,7 @@ TEST_CASE("a worker waiting on its own pool gets would_deadlock", "[pool]") {
   CHECK(r.get() == std::vector<std::string>{"run", "join", "get"});
 }
 
-TEST_CASE("close_and_join stops running jobs after its timeout", "[pool]") {
+TEST_CASE("pool: close_and_join stops running jobs after its timeout", "[pool]") {
   gidlog::worker_pool pool("deadline", 1);
   std::latch started(1);
   auto t = pool.submit([&started](std::stop_token st) {
@@ -308,7 +308,7 @@ TEST_CASE("close_and_join stops running jobs after its timeout", "[pool]") {
   CHECK(pool.close_and_join(1s));
 }
 
-TEST_CASE("task handles are move-only and report their state", "[pool]") {
+TEST_CASE("pool: task handles are move-only and report their state", "[pool]") {
   gidlog::worker_pool pool("handles", 1);
   gidlog::task<int> t = pool.submit([] { return 4; });
   const std::uint64_t id = t.id();
@@ -324,7 +324,7 @@ TEST_CASE("task handles are move-only and report their state", "[pool]") {
   CHECK_FALSE(u.valid());
 }
 
-TEST_CASE("stats count busy and idle workers and queue wait", "[pool]") {
+TEST_CASE("pool: stats count busy and idle workers and queue wait", "[pool]") {
   gidlog::worker_pool pool("stats", 2);
   {
     blocker b(pool, 1);

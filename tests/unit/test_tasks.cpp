@@ -79,7 +79,7 @@ std::size_t occurrences(const std::string& s, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("tasks::count returns to its starting value", "[tasks]") {
+TEST_CASE("tasks: count returns to its starting value", "[tasks]") {
   const std::size_t before = gidlog::tasks::count();
   {
     gidlog::worker_pool pool("count", 2);
@@ -98,7 +98,7 @@ TEST_CASE("tasks::count returns to its starting value", "[tasks]") {
   CHECK(gidlog::tasks::count() == before);
 }
 
-TEST_CASE("tasks::profile groups by owner, state and site, largest first", "[tasks]") {
+TEST_CASE("tasks: profile groups by owner, state and site, largest first", "[tasks]") {
   gidlog::worker_pool pool("prof", 1);
   std::latch started(1), gate(1);
   const int running_line = __LINE__ + 1;
@@ -132,7 +132,7 @@ TEST_CASE("tasks::profile groups by owner, state and site, largest first", "[tas
   for (auto& t : q) t.get();
 }
 
-TEST_CASE("the Go example's leak is reported with the creation site of the blocked jobs", "[tasks]") {
+TEST_CASE("tasks: the Go example's leak is reported with the creation site of the blocked jobs", "[tasks]") {
   rendezvous<int> ch;
   gidlog::limiter lim("fanout", 3);
   auto snap = gidlog::leak_snapshot::take();
@@ -152,7 +152,7 @@ TEST_CASE("the Go example's leak is reported with the creation site of the block
   GIDLOG_CHECK_NO_LEAKS(snap);
 }
 
-TEST_CASE("a clean run reports no leak", "[tasks]") {
+TEST_CASE("tasks: a clean run reports no leak", "[tasks]") {
   auto snap = gidlog::leak_snapshot::take();
   {
     gidlog::worker_pool pool("clean", 2);
@@ -167,7 +167,7 @@ TEST_CASE("a clean run reports no leak", "[tasks]") {
   GIDLOG_REQUIRE_NO_LEAKS(snap, 1s);
 }
 
-TEST_CASE("registration can be switched off", "[tasks]") {
+TEST_CASE("tasks: registration can be switched off", "[tasks]") {
   REQUIRE(gidlog::tasks::registration());
   const std::size_t before = gidlog::tasks::count();
   gidlog::tasks::set_registration(false);
@@ -188,7 +188,7 @@ TEST_CASE("registration can be switched off", "[tasks]") {
   t.get();
 }
 
-TEST_CASE("tasks show callers waiting for a limiter token", "[tasks]") {
+TEST_CASE("tasks: the registry shows callers waiting for a limiter token", "[tasks]") {
   gidlog::limiter lim("tokens", 1);
   auto held = lim.acquire();
   std::thread caller([&lim] { lim.go([] {}); });
