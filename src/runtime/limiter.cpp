@@ -17,6 +17,12 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
+class limiter_core;
+namespace {
+// The limiter whose job the calling thread runs, or nullptr.
+thread_local const limiter_core* current_limiter = nullptr;
+}  // namespace
+
 class limiter_core : public std::enable_shared_from_this<limiter_core> {
  public:
   limiter_core(std::string name, std::size_t limit, limiter_options opt)
@@ -116,6 +122,10 @@ class limiter_core : public std::enable_shared_from_this<limiter_core> {
   }
 
   void wait() {
+    if (current_limiter == this) {
+      throw would_deadlock(std::string("gidlog::limiter::wait: called from a job of ") + owner_ +
+                           " would wait for itself");
+    }
     {
       std::unique_lock lk(mu_);
       jobs_cv_.wait(lk, [this] { return jobs_ == 0; });
@@ -188,6 +198,8 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
   GIDLOG_RT_TRACE_("{}: job {} started on gid-{}, submitted by gid-{}, waited {} us", core.owner_, c.id, me,
                    c.submitter, (t0 - c.admitted_ns) / 1000);
   bool ok = true;
+  const limiter_core* outer = current_limiter;
+  current_limiter = &core;
   try {
     (*c.fn)();
   } catch (...) {
@@ -195,6 +207,7 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
     GIDLOG_RT_ERROR_("{}: job {} on gid-{} threw: {} (started at {}:{}); token returned", core.owner_, c.id, me,
                      exception_text(std::current_exception()), c.loc.file_name(), c.loc.line());
   }
+  current_limiter = outer;
   try {
     c.fn.reset();  // what the job captured is released before wait() can return
   } catch (...) {

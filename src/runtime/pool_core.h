@@ -120,7 +120,6 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   std::condition_variable space_cv_;
 
   std::atomic<bool> closed_{false};
-  std::atomic<bool> cancel_mode_{false};
   std::atomic<std::int64_t> retire_{0};  // workers asked to exit by resize
   std::atomic<std::size_t> target_{0};
   std::atomic<std::size_t> alive_{0};

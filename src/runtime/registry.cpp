@@ -211,11 +211,15 @@ std::string_view to_string(task_state s) noexcept {
 namespace tasks {
 
 std::size_t count() noexcept {
-  try {
-    return detail::snapshot().size();
-  } catch (...) {
-    return 0;
+  detail::registry_state& r = detail::reg();
+  std::size_t n = 0;
+  std::lock_guard g(r.mu);
+  for (const auto& slab : r.slabs) {
+    for (std::size_t i = 0; i < detail::slab_size; ++i) {
+      n += slab[i].state.load(std::memory_order_acquire) != detail::entry_free ? 1 : 0;
+    }
   }
+  return n;
 }
 
 std::vector<task_info> list() { return detail::snapshot(); }

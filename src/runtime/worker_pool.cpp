@@ -285,7 +285,6 @@ void pool_core::close(close_mode mode) {
   const bool was_closed = closed_.exchange(true, std::memory_order_seq_cst);
   std::size_t dropped = 0;
   if (mode == close_mode::cancel_queued) {
-    cancel_mode_.store(true, std::memory_order_relaxed);
     while (job* j = pop()) {
       if (job_drop(*j, task_state::cancelled)) ++dropped;
       j->release();
@@ -471,7 +470,14 @@ pool_core& core_of(worker_pool& p) noexcept { return *p.core_; }
 }  // namespace detail
 
 worker_pool::worker_pool(pool_options opt) : core_(std::make_shared<detail::pool_core>(std::move(opt))) {
-  core_->start(core_->opt_.threads);
+  try {
+    core_->start(core_->opt_.threads);
+  } catch (...) {
+    // Workers that did start hold the core: let them exit and join them before unwinding.
+    core_->close(close_mode::drain);
+    core_->join();
+    throw;
+  }
 }
 
 worker_pool::worker_pool(std::string name, std::size_t threads)

@@ -147,3 +147,17 @@ TEST_CASE("limiter: can run its jobs on a worker_pool", "[limiter]") {
   CHECK(lim.in_flight() == 0);
   CHECK(pool.stats().failed == 0);  // the limiter caught them
 }
+
+TEST_CASE("limiter: wait from one of its own jobs throws would_deadlock", "[limiter]") {
+  gidlog::limiter lim("self-wait", 2);
+  std::atomic<bool> threw{false};
+  lim.go([&] {
+    try {
+      lim.wait();
+    } catch (const gidlog::would_deadlock&) {
+      threw = true;
+    }
+  });
+  lim.wait();
+  CHECK(threw);
+}

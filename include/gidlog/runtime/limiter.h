@@ -138,7 +138,7 @@ class limiter {
   }
 
   // Blocks until every job started by go/try_go/go_for so far (and any they start) has finished
-  // and given its token back.
+  // and given its token back. Throws would_deadlock when called from one of this limiter's jobs.
   void wait();
 
   // Changes the number of tokens. Raising it admits waiters at once; lowering it lets running
