@@ -184,7 +184,7 @@ struct go_context {
   task_entry* entry = nullptr;
   std::uint64_t id = 0;
   std::uint32_t submitter = 0;
-  std::int64_t admitted_ns = 0;
+  std::int64_t admitted_ticks = 0;
   source_location loc;
 };
 
@@ -194,9 +194,9 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
   const std::uint32_t me = gid();
   set_task_executor(c.entry, me);
   set_task_state(c.entry, task_state::running);
-  const std::int64_t t0 = now_ns();
+  const std::int64_t t0 = now_ticks();
   GIDLOG_RT_TRACE_("{}: job {} started on gid-{}, submitted by gid-{}, waited {} us", core.owner_, c.id, me,
-                   c.submitter, (t0 - c.admitted_ns) / 1000);
+                   c.submitter, ticks_to_ns(t0 - c.admitted_ticks) / 1000);
   bool ok = true;
   const limiter_core* outer = current_limiter;
   current_limiter = &core;
@@ -213,7 +213,7 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
   } catch (...) {
   }
   GIDLOG_RT_TRACE_("{}: job {} finished on gid-{} in {} us ({}), submitted by gid-{}", core.owner_, c.id, me,
-                   (now_ns() - t0) / 1000, ok ? "ok" : "threw", c.submitter);
+                   ticks_to_ns(now_ticks() - t0) / 1000, ok ? "ok" : "threw", c.submitter);
   unregister_task(c.entry);
   c.entry = nullptr;
   core.release();
@@ -244,9 +244,9 @@ bool limiter_go(const std::shared_ptr<limiter_core>& core, std::unique_ptr<limit
                 const source_location& loc, admit mode, std::chrono::steady_clock::time_point deadline) {
   limiter_core& c = *core;
   c.reap();
-  go_context ctx{core, std::move(fn), nullptr, next_task_id(), gid(), now_ns(), loc};
+  go_context ctx{core, std::move(fn), nullptr, next_task_id(), gid(), now_ticks(), loc};
   if (c.opt_.register_tasks) {
-    ctx.entry = register_task(c.owner_, task_state::waiting_for_token, loc, ctx.id, ctx.submitter, ctx.admitted_ns);
+    ctx.entry = register_task(c.owner_, task_state::waiting_for_token, loc, ctx.id, ctx.submitter, ctx.admitted_ticks);
   }
   if (!c.acquire(mode, deadline)) {
     unregister_task(ctx.entry);
@@ -255,7 +255,7 @@ bool limiter_go(const std::shared_ptr<limiter_core>& core, std::unique_ptr<limit
                     c.limit(), c.in_flight(), loc.file_name(), loc.line());
     return false;
   }
-  ctx.admitted_ns = now_ns();
+  ctx.admitted_ticks = now_ticks();
   c.job_started();
   task_entry* entry = ctx.entry;
   try {

@@ -71,8 +71,8 @@ struct worker_slot {
   std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> succeeded{0};
   std::atomic<std::uint64_t> failed{0};
-  std::atomic<std::int64_t> run_ns{0};
-  std::atomic<std::int64_t> max_wait_ns{0};
+  std::atomic<std::int64_t> run_ticks{0};
+  std::atomic<std::int64_t> max_wait_ticks{0};
 };
 
 class pool_core : public std::enable_shared_from_this<pool_core> {
@@ -135,7 +135,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   bool joined_logged_ = false;
   // Totals of workers already joined.
   std::uint64_t done_started_ = 0, done_succeeded_ = 0, done_failed_ = 0;
-  std::int64_t done_run_ns_ = 0, done_max_wait_ns_ = 0;
+  std::int64_t done_run_ticks_ = 0, done_max_wait_ticks_ = 0;
 };
 
 // The pool whose worker the calling thread is, or nullptr.

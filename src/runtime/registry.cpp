@@ -89,7 +89,7 @@ task_entry* grow(entry_heap* h) {
 // Copies the live slots, validating each against concurrent reuse with its sequence counter.
 std::vector<tasks::task_info> snapshot() {
   std::vector<tasks::task_info> out;
-  const std::int64_t now = now_ns();
+  const std::int64_t now = now_ticks();
   registry_state& r = reg();
   std::lock_guard g(r.mu);
   for (const auto& slab : r.slabs) {
@@ -108,14 +108,14 @@ std::vector<tasks::task_info> snapshot() {
         t.line = e.line.load(std::memory_order_relaxed);
         t.creator_gid = e.creator_gid.load(std::memory_order_relaxed);
         t.executor_gid = e.executor_gid.load(std::memory_order_relaxed);
-        const std::int64_t created = e.created_ns.load(std::memory_order_relaxed);
+        const std::int64_t created = e.created_ticks.load(std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_acquire);
         if (e.seq.load(std::memory_order_relaxed) != s1) continue;
         t.state = static_cast<task_state>(st);
         t.owner = owner != nullptr ? owner : "?";
         t.file = file != nullptr ? file : "?";
         t.function = function != nullptr ? function : "?";
-        t.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - created));
+        t.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, ticks_to_ns(now - created)));
         out.push_back(std::move(t));
         break;
       }
@@ -141,7 +141,7 @@ std::string format_age(std::chrono::nanoseconds age) {
 std::uint64_t next_task_id() noexcept { return reg().next_id.fetch_add(1, std::memory_order_relaxed); }
 
 task_entry* register_task(const char* owner, task_state st, const source_location& loc, std::uint64_t id,
-                          std::uint32_t creator_gid, std::int64_t created_ns) noexcept {
+                          std::uint32_t creator_gid, std::int64_t created_ticks) noexcept {
   registry_state& r = reg();
   if (!r.enabled.load(std::memory_order_relaxed)) return nullptr;
   try {
@@ -162,7 +162,7 @@ task_entry* register_task(const char* owner, task_state st, const source_locatio
     e->line.store(static_cast<std::uint32_t>(loc.line()), std::memory_order_relaxed);
     e->creator_gid.store(creator_gid, std::memory_order_relaxed);
     e->executor_gid.store(0, std::memory_order_relaxed);
-    e->created_ns.store(created_ns, std::memory_order_relaxed);
+    e->created_ticks.store(created_ticks, std::memory_order_relaxed);
     e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
     e->seq.store(s + 2, std::memory_order_release);
     return e;

@@ -28,7 +28,7 @@ struct alignas(64) task_entry {
   std::atomic<const char*> owner{nullptr};  // interned: lives until exit
   std::atomic<const char*> file{nullptr};   // source_location strings: static storage
   std::atomic<const char*> function{nullptr};
-  std::atomic<std::int64_t> created_ns{0};
+  std::atomic<std::int64_t> created_ticks{0};  // cycle counter
   task_entry* next_free = nullptr;  // free-list link, published by the heap's CAS/exchange
   entry_heap* home = nullptr;       // set once when the slab is made
 };
@@ -38,7 +38,7 @@ std::uint64_t next_task_id() noexcept;
 
 // A slot for a new task, or nullptr when registration is off (or memory ran out).
 task_entry* register_task(const char* owner, task_state st, const source_location& loc, std::uint64_t id,
-                          std::uint32_t creator_gid, std::int64_t created_ns) noexcept;
+                          std::uint32_t creator_gid, std::int64_t created_ticks) noexcept;
 
 inline void set_task_state(task_entry* e, task_state st) noexcept {
   if (e != nullptr) e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);

@@ -80,8 +80,8 @@ void pool_core::fold_locked(const worker_slot& w) {
   done_started_ += w.started.load(std::memory_order_relaxed);
   done_succeeded_ += w.succeeded.load(std::memory_order_relaxed);
   done_failed_ += w.failed.load(std::memory_order_relaxed);
-  done_run_ns_ += w.run_ns.load(std::memory_order_relaxed);
-  done_max_wait_ns_ = std::max(done_max_wait_ns_, w.max_wait_ns.load(std::memory_order_relaxed));
+  done_run_ticks_ += w.run_ticks.load(std::memory_order_relaxed);
+  done_max_wait_ticks_ = std::max(done_max_wait_ticks_, w.max_wait_ticks.load(std::memory_order_relaxed));
 }
 
 void pool_core::reap_locked() {
@@ -224,15 +224,15 @@ void pool_core::run_job(worker_slot& w, job* j) {
   }
   on_taken();
   const std::uint32_t me = w.gid.load(std::memory_order_relaxed);
-  const std::int64_t t0 = now_ns();
-  const std::int64_t waited = t0 - j->submit_ns_;
+  const std::int64_t t0 = now_ticks();
+  const std::int64_t waited = t0 - j->submit_ticks_;
   set_task_executor(j->entry_, me);
   set_task_state(j->entry_, task_state::running);
   w.busy.store(true, std::memory_order_relaxed);
   bump(w.started);
-  store_max(w.max_wait_ns, waited);
+  store_max(w.max_wait_ticks, waited);
   GIDLOG_RT_TRACE_("{}: job {} started on gid-{}, submitted by gid-{}, queue wait {} us", owner_, j->id_, me,
-                   j->submitter_gid_, waited / 1000);
+                   j->submitter_gid_, ticks_to_ns(waited) / 1000);
   bool ok;
   if (j->stop_.stop_possible()) {
     std::stop_callback on_pool_stop(stop_.get_token(), [j]() noexcept { j->stop_.request_stop(); });
@@ -240,15 +240,15 @@ void pool_core::run_job(worker_slot& w, job* j) {
   } else {
     ok = j->invoke();
   }
-  const std::int64_t ran = now_ns() - t0;
-  bump(w.run_ns, ran);
+  const std::int64_t ran = now_ticks() - t0;
+  bump(w.run_ticks, ran);
   bump(ok ? w.succeeded : w.failed);
   w.busy.store(false, std::memory_order_relaxed);
   GIDLOG_RT_TRACE_("{}: job {} finished on gid-{} in {} us ({}), submitted by gid-{}", owner_, j->id_, me,
-                   ran / 1000, ok ? "ok" : "threw", j->submitter_gid_);
-  if (opt_.slow_job_warn.count() > 0 && ran > opt_.slow_job_warn.count()) {
+                   ticks_to_ns(ran) / 1000, ok ? "ok" : "threw", j->submitter_gid_);
+  if (opt_.slow_job_warn.count() > 0 && ticks_to_ns(ran) > opt_.slow_job_warn.count()) {
     GIDLOG_RT_WARN_("{}: slow job {} ran {} ms on gid-{} (slow_job_warn {} ms), submitted at {}:{}", owner_, j->id_,
-                    ran / 1'000'000, me, opt_.slow_job_warn.count() / 1'000'000, j->loc_.file_name(),
+                    ticks_to_ns(ran) / 1'000'000, me, opt_.slow_job_warn.count() / 1'000'000, j->loc_.file_name(),
                     j->loc_.line());
   }
   job_complete(*j, ok ? task_state::succeeded : task_state::failed);
@@ -353,13 +353,13 @@ pool_stats pool_core::stats() const {
   s.started = done_started_;
   s.succeeded = done_succeeded_;
   s.failed = done_failed_;
-  std::int64_t run = done_run_ns_, max_wait = done_max_wait_ns_;
+  std::int64_t run = done_run_ticks_, max_wait = done_max_wait_ticks_;
   for (const worker_slot& w : workers_) {
     s.started += w.started.load(std::memory_order_relaxed);
     s.succeeded += w.succeeded.load(std::memory_order_relaxed);
     s.failed += w.failed.load(std::memory_order_relaxed);
-    run += w.run_ns.load(std::memory_order_relaxed);
-    max_wait = std::max(max_wait, w.max_wait_ns.load(std::memory_order_relaxed));
+    run += w.run_ticks.load(std::memory_order_relaxed);
+    max_wait = std::max(max_wait, w.max_wait_ticks.load(std::memory_order_relaxed));
     if (!w.exited.load(std::memory_order_relaxed)) {
       if (w.busy.load(std::memory_order_relaxed)) {
         ++s.busy;
@@ -372,8 +372,8 @@ pool_stats pool_core::stats() const {
   s.rejected = rejected_.load(std::memory_order_relaxed);
   s.queued = static_cast<std::size_t>(std::max<std::int64_t>(0, pending_.load(std::memory_order_relaxed)));
   s.submitted = s.started + s.cancelled + s.queued;
-  s.max_queue_wait = std::chrono::nanoseconds(max_wait);
-  s.total_run_time = std::chrono::nanoseconds(run);
+  s.max_queue_wait = std::chrono::nanoseconds(ticks_to_ns(max_wait));
+  s.total_run_time = std::chrono::nanoseconds(ticks_to_ns(run));
   return s;
 }
 
@@ -387,7 +387,7 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
   j->owner_ = p.owner_;
   j->loc_ = loc;
   j->submitter_gid_ = gid();
-  j->submit_ns_ = now_ns();
+  j->submit_ticks_ = now_ticks();
   const bool reg = p.opt_.register_tasks && j->entry_ == nullptr;
   bool registered_here = false;
 
@@ -405,7 +405,7 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
     } else {
       if (reg) {
         j->entry_ = register_task(p.owner_, task_state::blocked_in_submit, loc, j->id_, j->submitter_gid_,
-                                  j->submit_ns_);
+                                  j->submit_ticks_);
         registered_here = j->entry_ != nullptr;
       } else {
         set_task_state(j->entry_, task_state::blocked_in_submit);
@@ -455,7 +455,7 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
     throw pool_closed("gidlog::worker_pool: " + std::string(p.owner_) + " is closed");
   }
   if (j->entry_ == nullptr) {
-    if (reg) j->entry_ = register_task(p.owner_, task_state::queued, loc, j->id_, j->submitter_gid_, j->submit_ns_);
+    if (reg) j->entry_ = register_task(p.owner_, task_state::queued, loc, j->id_, j->submitter_gid_, j->submit_ticks_);
   } else {
     set_task_state(j->entry_, task_state::queued);
   }

@@ -70,7 +70,7 @@ class job {
   bool owns_entry_ = true;                           // complete() unregisters entry_
   bool detached_ = false;                            // post(): log a failure at once
   std::uint32_t submitter_gid_ = 0;
-  std::int64_t submit_ns_ = 0;                       // steady clock
+  std::int64_t submit_ticks_ = 0;                    // cycle counter (arch/)
   source_location loc_;                         // the submit call
   std::stop_source stop_{std::nostopstate};          // only for jobs that take a stop_token
   std::exception_ptr error_;
