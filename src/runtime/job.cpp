@@ -40,10 +40,48 @@ void log_failure(const job& j, bool unobserved) noexcept {
 
 }  // namespace
 
+static_assert(job::slot_payload == slot_payload_bytes);
+
+void* job::operator new(std::size_t size) {
+  return size <= slot_payload ? slot_payload_alloc() : ::operator new(size);
+}
+
+void job::operator delete(void* p, std::size_t size) noexcept {
+  if (size <= slot_payload) {
+    slot_payload_free(p);
+  } else {
+    ::operator delete(p);
+  }
+}
+
+bool register_job(job& j, task_state st) noexcept {
+  if (j.in_slot_) {
+    task_entry* e = entry_of_payload(&j);
+    if (!register_in(e, j.owner_, st, j.loc_, j.id_, j.submitter_gid_, j.submit_ticks_)) return false;
+    j.entry_ = e;
+    j.entry_kind_ = job::entry_kind::own_slot;
+  } else {
+    j.entry_ = register_task(j.owner_, st, j.loc_, j.id_, j.submitter_gid_, j.submit_ticks_);
+    if (j.entry_ == nullptr) return false;
+    j.entry_kind_ = job::entry_kind::separate;
+  }
+  return true;
+}
+
+void unregister_job(job& j) noexcept {
+  switch (j.entry_kind_) {
+    case job::entry_kind::own_slot: mark_unregistered(j.entry_); break;
+    case job::entry_kind::separate: unregister_task(j.entry_); break;
+    case job::entry_kind::borrowed:
+    case job::entry_kind::none: break;
+  }
+  j.entry_ = nullptr;
+  j.entry_kind_ = job::entry_kind::none;
+}
+
 void job_complete(job& j, task_state final) noexcept {
   // Leave the registry before publishing: once get() returns, tasks::count() excludes the job.
-  if (j.owns_entry_) unregister_task(j.entry_);
-  j.entry_ = nullptr;
+  unregister_job(j);
   j.phase_.store(final, std::memory_order_release);
   const std::uint32_t old = j.sync_.fetch_or(job::done_bit, std::memory_order_acq_rel);
   if ((old & job::waiters_bit) != 0) futex_wake_all(j.sync_);

@@ -223,13 +223,17 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
 // A limiter job queued on a worker_pool; it owns the registry slot, the pool only updates it.
 class limiter_pool_job final : public job {
  public:
-  explicit limiter_pool_job(go_context c) : job(false, 1), c_(std::move(c)) {
-    entry_ = c_.entry;
-    owns_entry_ = entry_ == nullptr;  // limiter registration off: the pool registers the job
+  explicit limiter_pool_job(go_context c)
+      : job(false, 1, sizeof(limiter_pool_job), alignof(limiter_pool_job)), c_(std::move(c)) {
+    entry_ = c_.entry;  // limiter registration off: none, and the pool registers the job
+    entry_kind_ = entry_ != nullptr ? entry_kind::borrowed : entry_kind::none;
     detached_ = true;
   }
   bool invoke() noexcept override {
-    if (!owns_entry_) entry_ = nullptr;  // run_go frees the limiter's slot
+    if (entry_kind_ == entry_kind::borrowed) {  // run_go frees the limiter's slot
+      entry_ = nullptr;
+      entry_kind_ = entry_kind::none;
+    }
     run_go(c_, 0);
     return true;
   }

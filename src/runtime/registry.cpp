@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <new>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,20 +21,57 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
+namespace {
+
+// A slot: header, then payload. The free-list link lives in the payload while the slot is free.
+struct slot {
+  task_entry header;
+  alignas(64) unsigned char payload[slot_payload_bytes];
+};
+static_assert(sizeof(slot) == slot_bytes);
+
+slot* slot_of(void* payload) noexcept {
+  return reinterpret_cast<slot*>(static_cast<unsigned char*>(payload) - offsetof(slot, payload));
+}
+slot* get_next(const slot* s) noexcept {
+  slot* n;
+  std::memcpy(&n, s->payload, sizeof n);
+  return n;
+}
+void set_next(slot* s, slot* n) noexcept { std::memcpy(s->payload, &n, sizeof n); }
+
+}  // namespace
+
 // Slots of one heap: the owner thread pops `local` without atomics; other threads push freed
-// slots on `remote` (Treiber push, ABA-free because the owner only ever takes the whole list).
+// slots on `remote` (Treiber push of a chain, ABA-free because the owner only ever takes the
+// whole list).
 struct entry_heap {
-  task_entry* local = nullptr;
-  std::atomic<task_entry*> remote{nullptr};
+  slot* local = nullptr;
+  std::atomic<slot*> remote{nullptr};
 };
 
 namespace {
 
-constexpr std::size_t slab_size = 64;
+// Slabs are aligned to their size, so a slot finds its slab (and the slab its home heap) by
+// masking its address. The first slot of a slab holds the slab header.
+constexpr std::size_t slab_bytes = 16 * 1024;
+constexpr std::size_t slots_per_slab = slab_bytes / slot_bytes;
+
+struct slab_header {
+  entry_heap* home;
+};
+
+// Slot 0 of a slab is never handed out: its header stays entry_free, its payload holds this.
+slab_header* header_of_slab(slot* slab) noexcept { return std::launder(reinterpret_cast<slab_header*>(slab->payload)); }
+
+entry_heap* home_of(slot* s) noexcept {
+  const auto base = reinterpret_cast<std::uintptr_t>(s) & ~(std::uintptr_t{slab_bytes} - 1);
+  return header_of_slab(reinterpret_cast<slot*>(base))->home;
+}
 
 struct registry_state {
   std::mutex mu;  // slabs, heaps, names; readers
-  std::vector<std::unique_ptr<task_entry[]>> slabs;
+  std::vector<slot*> slabs;
   std::vector<std::unique_ptr<entry_heap>> heaps;
   std::vector<entry_heap*> abandoned;  // heaps of exited threads, adopted by new ones
   std::set<std::string> names;
@@ -45,11 +85,32 @@ registry_state& reg() {
   return *r;
 }
 
-// The calling thread's heap; abandoned (not freed) when the thread exits, since tasks it
-// registered may still be running elsewhere and will free their slots into it.
+// Freed slots of another thread's heap, returned in batches: one CAS per batch instead of one per
+// job keeps the home heap's line from bouncing between workers.
+constexpr int free_batch = 32;
+struct pending_frees {
+  entry_heap* heap = nullptr;
+  slot* head = nullptr;
+  slot* tail = nullptr;
+  int count = 0;
+  void flush() noexcept {
+    if (head == nullptr) return;
+    slot* old = heap->remote.load(std::memory_order_relaxed);
+    do {
+      set_next(tail, old);
+    } while (!heap->remote.compare_exchange_weak(old, head, std::memory_order_release, std::memory_order_relaxed));
+    head = tail = nullptr;
+    count = 0;
+  }
+};
+
+// The calling thread's heap; abandoned (not freed) when the thread exits, since jobs it created
+// may still be running elsewhere and will free their slots into it.
 struct heap_holder {
   entry_heap* heap = nullptr;
+  pending_frees pending;
   ~heap_holder() {
+    pending.flush();
     if (heap == nullptr) return;
     registry_state& r = reg();
     std::lock_guard g(r.mu);
@@ -73,17 +134,43 @@ entry_heap* my_heap() {
   return tls_heap.heap;
 }
 
-task_entry* grow(entry_heap* h) {
-  auto slab = std::make_unique<task_entry[]>(slab_size);
-  for (std::size_t i = 0; i < slab_size; ++i) {
-    slab[i].home = h;
-    slab[i].next_free = i + 1 < slab_size ? &slab[i + 1] : nullptr;
-  }
-  task_entry* first = slab.get();
+slot* grow(entry_heap* h) {
+  void* mem = ::operator new(slab_bytes, std::align_val_t{slab_bytes});
+  auto* slots = static_cast<slot*>(mem);
+  for (std::size_t i = 0; i < slots_per_slab; ++i) new (&slots[i]) slot;
+  new (slots[0].payload) slab_header{h};
+  for (std::size_t i = 1; i < slots_per_slab; ++i) set_next(&slots[i], i + 1 < slots_per_slab ? &slots[i + 1] : nullptr);
   registry_state& r = reg();
   std::lock_guard g(r.mu);
-  r.slabs.push_back(std::move(slab));
-  return first;
+  r.slabs.push_back(slots);
+  return &slots[1];
+}
+
+slot* take_slot() {
+  entry_heap* h = my_heap();
+  slot* s = h->local;
+  if (s == nullptr) s = h->remote.exchange(nullptr, std::memory_order_acquire);
+  if (s == nullptr) s = grow(h);
+  h->local = get_next(s);
+  return s;
+}
+
+void give_slot(slot* s) noexcept {
+  entry_heap* home = home_of(s);
+  if (home == tls_heap.heap) {
+    set_next(s, home->local);
+    home->local = s;
+    return;
+  }
+  pending_frees& p = tls_heap.pending;
+  if (p.heap != home) {
+    p.flush();
+    p.heap = home;
+  }
+  set_next(s, p.head);
+  p.head = s;
+  if (p.tail == nullptr) p.tail = s;
+  if (++p.count >= free_batch) p.flush();
 }
 
 // Copies the live slots, validating each against concurrent reuse with its sequence counter.
@@ -92,9 +179,9 @@ std::vector<tasks::task_info> snapshot() {
   const std::int64_t now = now_ticks();
   registry_state& r = reg();
   std::lock_guard g(r.mu);
-  for (const auto& slab : r.slabs) {
-    for (std::size_t i = 0; i < slab_size; ++i) {
-      const task_entry& e = slab[i];
+  for (slot* slab : r.slabs) {
+    for (std::size_t i = 1; i < slots_per_slab; ++i) {
+      const task_entry& e = slab[i].header;
       for (int attempt = 0; attempt < 8; ++attempt) {
         const std::uint32_t s1 = e.seq.load(std::memory_order_acquire);
         if ((s1 & 1U) != 0) continue;
@@ -140,32 +227,40 @@ std::string format_age(std::chrono::nanoseconds age) {
 
 std::uint64_t next_task_id() noexcept { return reg().next_id.fetch_add(1, std::memory_order_relaxed); }
 
+bool register_in(task_entry* e, const char* owner, task_state st, const source_location& loc, std::uint64_t id,
+                 std::uint32_t creator_gid, std::int64_t created_ticks) noexcept {
+  if (!reg().enabled.load(std::memory_order_relaxed)) return false;
+  // Seqlock write: odd counter, fields, even counter. A reader that saw the old even value and
+  // reads any new field sees a changed counter afterwards and drops what it read.
+  const std::uint32_t s = e->seq.load(std::memory_order_relaxed);
+  e->seq.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  e->id.store(id, std::memory_order_relaxed);
+  e->owner.store(owner, std::memory_order_relaxed);
+  e->file.store(loc.file_name(), std::memory_order_relaxed);
+  e->function.store(loc.function_name(), std::memory_order_relaxed);
+  e->line.store(static_cast<std::uint32_t>(loc.line()), std::memory_order_relaxed);
+  e->creator_gid.store(creator_gid, std::memory_order_relaxed);
+  e->executor_gid.store(0, std::memory_order_relaxed);
+  e->created_ticks.store(created_ticks, std::memory_order_relaxed);
+  e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
+  e->seq.store(s + 2, std::memory_order_release);
+  return true;
+}
+
+void* slot_payload_alloc() { return take_slot()->payload; }
+
+void slot_payload_free(void* payload) noexcept { give_slot(slot_of(payload)); }
+
+void flush_freed_slots() noexcept { tls_heap.pending.flush(); }
+
 task_entry* register_task(const char* owner, task_state st, const source_location& loc, std::uint64_t id,
                           std::uint32_t creator_gid, std::int64_t created_ticks) noexcept {
-  registry_state& r = reg();
-  if (!r.enabled.load(std::memory_order_relaxed)) return nullptr;
+  if (!reg().enabled.load(std::memory_order_relaxed)) return nullptr;
   try {
-    entry_heap* h = my_heap();
-    task_entry* e = h->local;
-    if (e == nullptr) e = h->remote.exchange(nullptr, std::memory_order_acquire);
-    if (e == nullptr) e = grow(h);
-    h->local = e->next_free;
-    // Seqlock write: odd counter, fields, even counter. A reader that saw the old even value
-    // and reads any new field sees a changed counter afterwards and drops what it read.
-    const std::uint32_t s = e->seq.load(std::memory_order_relaxed);
-    e->seq.store(s + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    e->id.store(id, std::memory_order_relaxed);
-    e->owner.store(owner, std::memory_order_relaxed);
-    e->file.store(loc.file_name(), std::memory_order_relaxed);
-    e->function.store(loc.function_name(), std::memory_order_relaxed);
-    e->line.store(static_cast<std::uint32_t>(loc.line()), std::memory_order_relaxed);
-    e->creator_gid.store(creator_gid, std::memory_order_relaxed);
-    e->executor_gid.store(0, std::memory_order_relaxed);
-    e->created_ticks.store(created_ticks, std::memory_order_relaxed);
-    e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
-    e->seq.store(s + 2, std::memory_order_release);
-    return e;
+    slot* sl = take_slot();
+    register_in(&sl->header, owner, st, loc, id, creator_gid, created_ticks);
+    return &sl->header;
   } catch (...) {
     return nullptr;  // out of memory: the task runs unregistered
   }
@@ -174,16 +269,7 @@ task_entry* register_task(const char* owner, task_state st, const source_locatio
 void unregister_task(task_entry* e) noexcept {
   if (e == nullptr) return;
   e->state.store(entry_free, std::memory_order_release);
-  entry_heap* h = e->home;
-  if (h == tls_heap.heap) {
-    e->next_free = h->local;
-    h->local = e;
-    return;
-  }
-  task_entry* head = h->remote.load(std::memory_order_relaxed);
-  do {
-    e->next_free = head;
-  } while (!h->remote.compare_exchange_weak(head, e, std::memory_order_release, std::memory_order_relaxed));
+  give_slot(reinterpret_cast<slot*>(e));
 }
 
 const char* intern_name(const std::string& name) {
@@ -214,9 +300,9 @@ std::size_t count() noexcept {
   detail::registry_state& r = detail::reg();
   std::size_t n = 0;
   std::lock_guard g(r.mu);
-  for (const auto& slab : r.slabs) {
-    for (std::size_t i = 0; i < detail::slab_size; ++i) {
-      n += slab[i].state.load(std::memory_order_acquire) != detail::entry_free ? 1 : 0;
+  for (detail::slot* slab : r.slabs) {
+    for (std::size_t i = 1; i < detail::slots_per_slab; ++i) {
+      n += slab[i].header.state.load(std::memory_order_acquire) != detail::entry_free ? 1 : 0;
     }
   }
   return n;

@@ -1,23 +1,30 @@
 #pragma once
-// The task registry's slots. Writers (submitters, workers) never lock: a slot comes from the
-// calling thread's free list, fields are relaxed atomics published by a sequence counter
-// (seqlock), and a finished slot goes back to its home heap with one CAS. Readers (count, list,
-// profile) walk every slab under the registry mutex and validate each slot with the counter.
+// The task registry and the job allocator are one: memory comes in 256-byte slots, each a 64-byte
+// registry header followed by a 192-byte payload. A small job node is built in a slot's payload
+// and registered in the same slot's header, so registering adds no cache line the job does not
+// touch anyway; bigger jobs and limiter callers use a slot for its header alone.
+//
+// Writers never lock: a slot comes from the calling thread's heap (a private free list), header
+// fields are relaxed atomics published by a sequence counter (seqlock), and a freed slot goes
+// back to its home heap with one CAS per batch. Readers (count, list, profile) walk every slab
+// under the registry mutex, which only they and slab allocation take.
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
-#include <gidlog/runtime/source_location.h>
 #include <string>
 
+#include <gidlog/runtime/source_location.h>
 #include <gidlog/runtime/tasks.h>
 
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
-struct entry_heap;
-
 inline constexpr std::uint8_t entry_free = 0xff;
+inline constexpr std::size_t slot_bytes = 256;
+inline constexpr std::size_t slot_payload_bytes = 192;
 
+// A slot's registry header. state is entry_free unless a live task is registered in it.
 struct alignas(64) task_entry {
   std::atomic<std::uint32_t> seq{0};  // odd while the owner rewrites the fields below
   std::atomic<std::uint8_t> state{entry_free};
@@ -29,16 +36,35 @@ struct alignas(64) task_entry {
   std::atomic<const char*> file{nullptr};   // source_location strings: static storage
   std::atomic<const char*> function{nullptr};
   std::atomic<std::int64_t> created_ticks{0};  // cycle counter
-  task_entry* next_free = nullptr;  // free-list link, published by the heap's CAS/exchange
-  entry_heap* home = nullptr;       // set once when the slab is made
 };
+static_assert(sizeof(task_entry) == 64, "the header is one cache line");
 
 // A process-wide increasing job id, starting at 1.
 std::uint64_t next_task_id() noexcept;
 
-// A slot for a new task, or nullptr when registration is off (or memory ran out).
+// Payload memory of a fresh slot (192 bytes, 64-aligned); throws std::bad_alloc.
+void* slot_payload_alloc();
+// Gives the slot back (from any thread).
+void slot_payload_free(void* payload) noexcept;
+inline task_entry* entry_of_payload(void* payload) noexcept {
+  return reinterpret_cast<task_entry*>(static_cast<unsigned char*>(payload) - sizeof(task_entry));
+}
+// Returns freed slots this thread holds for other threads' heaps (before a worker sleeps).
+void flush_freed_slots() noexcept;
+
+// Registers a task in header e (of a slot this thread owns); false when registration is off.
+bool register_in(task_entry* e, const char* owner, task_state st, const source_location& loc, std::uint64_t id,
+                 std::uint32_t creator_gid, std::int64_t created_ticks) noexcept;
+// The task in e finished: readers stop listing it. The slot itself stays allocated.
+inline void mark_unregistered(task_entry* e) noexcept {
+  if (e != nullptr) e->state.store(entry_free, std::memory_order_release);
+}
+
+// A slot used for its header alone, or nullptr when registration is off (or memory ran out).
 task_entry* register_task(const char* owner, task_state st, const source_location& loc, std::uint64_t id,
                           std::uint32_t creator_gid, std::int64_t created_ticks) noexcept;
+// Unregisters and frees a slot from register_task; any thread. No-op for nullptr.
+void unregister_task(task_entry* e) noexcept;
 
 inline void set_task_state(task_entry* e, task_state st) noexcept {
   if (e != nullptr) e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
@@ -46,9 +72,6 @@ inline void set_task_state(task_entry* e, task_state st) noexcept {
 inline void set_task_executor(task_entry* e, std::uint32_t gid) noexcept {
   if (e != nullptr) e->executor_gid.store(gid, std::memory_order_relaxed);
 }
-
-// Frees the slot; from any thread. No-op for nullptr.
-void unregister_task(task_entry* e) noexcept;
 
 // A copy of `name` that lives until the process exits (owner names shown in the profile).
 const char* intern_name(const std::string& name);

@@ -16,7 +16,9 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <cstddef>
 #include <functional>
+#include <new>
 #include <optional>
 #include <gidlog/runtime/source_location.h>
 #include <stop_token>
@@ -47,6 +49,17 @@ class job {
   // it threw (error_ set). Called at most once, on the thread that claimed the job.
   virtual bool invoke() noexcept = 0;
 
+  // Small jobs live in task-registry slots (src/runtime/registry.h): allocation from a per-thread
+  // free list, and the registry header in the same memory. Bigger ones use the global heap.
+  static constexpr std::size_t slot_payload = 192;
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
+  static void* operator new(std::size_t size, std::align_val_t al) { return ::operator new(size, al); }
+  static void operator delete(void* p, std::size_t size, std::align_val_t al) noexcept {
+    static_cast<void>(size);
+    ::operator delete(p, al);
+  }
+
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -66,8 +79,12 @@ class job {
   std::uint64_t id_ = 0;
   pool_core* pool_ = nullptr;                        // alive while the job is queued or running
   const char* owner_ = "";                           // interned owner name, for logs
-  task_entry* entry_ = nullptr;                      // registry slot, or nullptr
-  bool owns_entry_ = true;                           // complete() unregisters entry_
+  // Where the job is registered: nowhere, in the header of its own slot, in a slot of its own
+  // (big jobs), or in a slot another component owns and frees (limiter jobs on a pool).
+  enum class entry_kind : std::uint8_t { none, own_slot, separate, borrowed };
+  task_entry* entry_ = nullptr;
+  entry_kind entry_kind_ = entry_kind::none;
+  const bool in_slot_;                               // built in a slot's payload
   bool detached_ = false;                            // post(): log a failure at once
   std::uint32_t submitter_gid_ = 0;
   std::int64_t submit_ticks_ = 0;                    // cycle counter (arch/)
@@ -76,7 +93,9 @@ class job {
   std::exception_ptr error_;
 
  protected:
-  job(bool stoppable, std::uint32_t refs) noexcept : refs_(refs) {
+  // size and align: of the most derived type, to know whether operator new used a slot.
+  job(bool stoppable, std::uint32_t refs, std::size_t size, std::size_t align) noexcept
+      : refs_(refs), in_slot_(size <= slot_payload && align <= alignof(std::max_align_t)) {
     if (stoppable) stop_ = std::stop_source();
   }
   virtual ~job() = default;
@@ -117,7 +136,8 @@ class job_impl final : public job_result<R> {
   static constexpr bool takes_token = std::is_invocable_v<F&, std::stop_token>;
 
   template <class G>
-  job_impl(G&& g, std::uint32_t refs) : job_result<R>(takes_token, refs), f_(std::forward<G>(g)) {}
+  job_impl(G&& g, std::uint32_t refs)
+      : job_result<R>(takes_token, refs, sizeof(job_impl), alignof(job_impl)), f_(std::forward<G>(g)) {}
 
   bool invoke() noexcept override {
     try {
