@@ -1,5 +1,6 @@
 // worker_pool: results, exceptions, close, cancel, run_for, resize, overflow, deadlock checks.
 // Every wait is on a latch, a future or a task handle; no sleep decides an outcome.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <latch>
@@ -338,4 +339,66 @@ TEST_CASE("pool: stats count busy and idle workers and queue wait", "[pool]") {
   CHECK(s.started == 1);
   CHECK(s.total_run_time.count() > 0);
   CHECK(s.max_queue_wait.count() >= 0);
+}
+
+TEST_CASE("pool: jobs outlive the threads that submitted them", "[pool]") {
+  const std::size_t before = gidlog::tasks::count();
+  std::atomic<int> done{0};
+  {
+    gidlog::worker_pool pool("orphans", 2);
+    std::latch gate(1);
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < 8; ++t) {
+      submitters.emplace_back([&] {
+        for (int i = 0; i < 100; ++i) {
+          pool.post([&] {
+            gate.wait();
+            done.fetch_add(1);
+          });
+        }
+      });
+    }
+    for (auto& s : submitters) s.join();  // every submitter exits with its jobs still queued
+    CHECK(gidlog::tasks::count() == before + 800);
+    gate.count_down();
+    std::vector<std::thread> more;  // new threads adopt the exited threads' slot heaps
+    for (int t = 0; t < 4; ++t) {
+      more.emplace_back([&] {
+        for (int i = 0; i < 200; ++i) pool.post([&] { done.fetch_add(1); });
+      });
+    }
+    for (auto& m : more) m.join();
+  }
+  CHECK(done == 1600);
+  CHECK(gidlog::tasks::count() == before);
+}
+
+TEST_CASE("pool: task handles outlive their pool", "[pool]") {
+  std::vector<gidlog::task<std::string>> handles;
+  {
+    gidlog::worker_pool pool("short-lived", 2);
+    for (int i = 0; i < 50; ++i) {
+      handles.push_back(pool.submit([i] { return std::string(static_cast<std::size_t>(i % 7 + 300), 'x'); }));
+    }
+  }
+  std::size_t total = 0;
+  for (auto& h : handles) total += h.get().size();
+  CHECK(total > 50 * 300);
+}
+
+TEST_CASE("pool: jobs too big for a registry slot are registered too", "[pool]") {
+  gidlog::worker_pool pool("big", 1);
+  std::latch gate(1);
+  struct payload {
+    char bytes[1024] = {};
+  };
+  const std::size_t before = gidlog::tasks::count();
+  auto t = pool.submit([&gate, p = payload{}] {
+    gate.wait();
+    return static_cast<std::size_t>(std::count(p.bytes, p.bytes + sizeof(p.bytes), 0));
+  });
+  CHECK(gidlog::tasks::count() == before + 1);
+  gate.count_down();
+  CHECK(t.get() == 1024);
+  CHECK(gidlog::tasks::count() == before);
 }
