@@ -75,3 +75,6 @@ counters get_counters() noexcept;
 #define LOG_ERROR(...) GIDLOG_ERROR(__VA_ARGS__)
 #define LOG_FATAL(...) GIDLOG_FATAL(__VA_ARGS__)
 #endif
+
+// The worker pool, limiter, task registry and leak checks a service logs with.
+#include <gidlog/runtime.h>

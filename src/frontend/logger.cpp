@@ -76,6 +76,9 @@ bool g_membarrier = false;
 
 void at_exit_stop() { gidlog::stop(); }
 
+// The gid layer reports a failed fast-path check here: one WARN record saying why.
+void gid_fallback_warning(const char* reason) noexcept { LOG_WARN("gid: {}", reason); }
+
 void fork_prepare() { writer_mutex().lock(); }
 void fork_parent() { writer_mutex().unlock(); }
 void fork_child() {
@@ -157,6 +160,7 @@ void start(const options& in) {
   g_level.store(static_cast<std::uint8_t>(opt.level), std::memory_order_relaxed);
   if (++g_last_gen == 0) ++g_last_gen;
   g_gen.store(g_last_gen, std::memory_order_release);
+  set_gid_warn_hook(gid_fallback_warning);  // delivers a reason kept from before start()
 }
 
 void stop() noexcept {
