@@ -44,6 +44,7 @@ class limiter_core : public std::enable_shared_from_this<limiter_core> {
       return true;
     }
     if (mode == admit::try_only) return false;
+    if (mode == admit::until && deadline == std::chrono::steady_clock::time_point::max()) mode = admit::block;
     waiter w;
     w.prev = tail_;
     (tail_ != nullptr ? tail_->next : head_) = &w;

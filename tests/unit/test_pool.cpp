@@ -402,3 +402,15 @@ TEST_CASE("pool: jobs too big for a registry slot are registered too", "[pool]")
   CHECK(t.get() == 1024);
   CHECK(gidlog::tasks::count() == before);
 }
+
+TEST_CASE("pool: waits with huge timeouts mean no deadline", "[pool]") {
+  gidlog::worker_pool pool("forever", 1);
+  auto t = pool.submit([] { return 2; });
+  CHECK(t.wait_for(std::chrono::hours::max()));
+  CHECK(pool.run_for([] { return 3; }, std::chrono::nanoseconds::max()) == 3);
+  gidlog::limiter lim("forever", 1);
+  CHECK(lim.go_for([] {}, std::chrono::hours::max()));
+  lim.wait();
+  CHECK(lim.try_acquire_for(std::chrono::seconds::max()));
+  CHECK(t.get() == 2);
+}

@@ -28,10 +28,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <gidlog/runtime/source_location.h>
 #include <string>
 #include <type_traits>
 #include <utility>
+
+#include <gidlog/runtime/source_location.h>
+#include <gidlog/runtime/task.h>
 
 namespace gidlog {
 inline namespace v0 {
@@ -120,9 +122,8 @@ class limiter {
   template <class F, class Rep, class Period>
   bool go_for(F&& f, const std::chrono::duration<Rep, Period>& max_wait,
               source_location loc = source_location::current()) {
-    return detail::limiter_go(
-        core_, make(std::forward<F>(f)), loc, detail::admit::until,
-        std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(max_wait));
+    return detail::limiter_go(core_, make(std::forward<F>(f)), loc, detail::admit::until,
+                              detail::deadline_after(max_wait));
   }
 
   // Blocks until a token is free (FIFO) and returns it, for work on the calling thread.
@@ -133,8 +134,7 @@ class limiter {
   // Waits at most max_wait; an empty token on timeout.
   template <class Rep, class Period>
   token try_acquire_for(const std::chrono::duration<Rep, Period>& max_wait) {
-    return acquire_until(std::chrono::steady_clock::now() +
-                         std::chrono::ceil<std::chrono::steady_clock::duration>(max_wait));
+    return acquire_until(detail::deadline_after(max_wait));
   }
 
   // Blocks until every job started by go/try_go/go_for so far (and any they start) has finished

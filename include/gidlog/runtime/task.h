@@ -20,11 +20,11 @@
 #include <functional>
 #include <new>
 #include <optional>
-#include <gidlog/runtime/source_location.h>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
 
+#include <gidlog/runtime/source_location.h>
 #include <gidlog/runtime/tasks.h>
 
 namespace gidlog {
@@ -100,6 +100,21 @@ class job {
   }
   virtual ~job() = default;
 };
+
+// now() + d on the steady clock, saturating at time_point::max() (a deadline of
+// hours::max() means "no deadline" instead of an overflow).
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using clock = std::chrono::steady_clock;
+  const auto now = clock::now();
+  if (d <= d.zero()) return now;
+  const auto room = clock::time_point::max() - now;
+  if (std::chrono::duration_cast<std::chrono::duration<double>>(d) >=
+      std::chrono::duration_cast<std::chrono::duration<double>>(room)) {
+    return clock::time_point::max();
+  }
+  return now + std::chrono::ceil<clock::duration>(d);
+}
 
 // Completion and waiting, implemented in src/runtime/job.cpp.
 // Blocks until j is done; throws would_deadlock on a worker of j's own pool.
@@ -216,8 +231,7 @@ class task {
   // Blocks at most `d`; true when the job is done.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& d) const {
-    return detail::job_wait_until(*j_, std::chrono::steady_clock::now() +
-                                           std::chrono::ceil<std::chrono::steady_clock::duration>(d));
+    return detail::job_wait_until(*j_, detail::deadline_after(d));
   }
   template <class Clock, class Duration>
   bool wait_until(const std::chrono::time_point<Clock, Duration>& t) const {

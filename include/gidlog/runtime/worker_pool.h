@@ -32,11 +32,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <gidlog/runtime/source_location.h>
 #include <stop_token>
 #include <string>
 #include <utility>
 
+#include <gidlog/runtime/source_location.h>
 #include <gidlog/runtime/task.h>
 #include <gidlog/runtime/tasks.h>
 
@@ -197,8 +197,7 @@ class worker_pool {
                           source_location loc = source_location::current()) {
     detail::check_not_own_worker(core_.get(), "worker_pool::run_for");
     using R = job_result_t<F>;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+    const auto deadline = detail::deadline_after(timeout);
     auto* j = new detail::job_impl<std::decay_t<F>, R>(std::forward<F>(f), 2);
     detail::job_guard g{j, 2};
     detail::pool_enqueue(*core_, j, loc, false, deadline);
