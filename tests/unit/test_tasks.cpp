@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <pthread.h>
+
 #include <catch2/catch.hpp>
 
 #include <gidlog/gidlog.h>
@@ -203,4 +205,34 @@ TEST_CASE("tasks: the registry shows callers waiting for a limiter token", "[tas
   held.release();
   caller.join();
   lim.wait();
+}
+
+TEST_CASE("tasks: the leak check can require new threads to have exited", "[tasks]") {
+  // Sanitizer runtimes start a helper thread with the process's first pthread_create: let that
+  // happen before the snapshot.
+  std::thread([] {}).join();
+  auto snap = gidlog::leak_snapshot::take();
+  {
+    gidlog::worker_pool pool("threads", 2);
+    pool.run([] {});
+    gidlog::limiter lim("threads", 2);
+    lim.go([] {});
+  }  // every worker and go thread joined
+  GIDLOG_CHECK_NO_LEAKS(snap, gidlog::leak_options{.timeout = 1s, .threads = true});
+
+  std::latch release(1);
+  std::latch named(1);
+  std::thread stray([&] {
+    pthread_setname_np(pthread_self(), "stray-thread");
+    named.count_down();
+    release.wait();
+  });
+  named.wait();
+  const std::string report = gidlog::find_leaks(snap, {.timeout = 60ms, .threads = true});
+  CHECK(report.rfind("found unexpected threads:\nthread gid-", 0) == 0);
+  CHECK(contains(report, " [stray-thread]"));
+  CHECK(gidlog::find_leaks(snap, 60ms).empty());  // tasks only: a raw thread is not a task
+  release.count_down();
+  stray.join();
+  CHECK(gidlog::find_leaks(snap, {.timeout = 1s, .threads = true}).empty());
 }
