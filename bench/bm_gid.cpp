@@ -6,7 +6,8 @@
 //   build/release/bench/bm_gid --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
 // Rows:
-//   throughput  every call independent: what a hot loop of LOG_* calls sees
+//   throughput  every call independent, one per iteration
+//   x8          eight independent calls per iteration: each call's marginal cost (per_call)
 //   chain       the previous result feeds the address of the next load (its latency)
 //   serialised  lfence after every call: the latency of one whole isolated call (x86_64);
 //               subtract the `serialised/lfence_only` row
@@ -63,6 +64,13 @@ inline std::uint32_t tl_cached_tid() noexcept {
   if (tl_cache == 0) [[unlikely]]
     tl_cache = syscall_gettid();
   return tl_cache;
+}
+
+// spdlog's os::thread_id(): a function-local static thread_local with an initialiser, so every
+// read also checks its guard variable.
+inline std::uint32_t spdlog_style_tid() noexcept {
+  static thread_local const std::uint32_t tid = syscall_gettid();
+  return tid;
 }
 
 // /proc/thread-self/status: find the "Pid:" line (for a task it holds the TID, not the PID).
@@ -175,6 +183,27 @@ void BM_gid_raw_fast_read(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(gd::gid_fast_read());
 }
 
+// Eight calls per iteration: at one cycle or two a call, the loop's own compare-and-branch and
+// the code layout decide half the time of a one-call loop (the same instruction sequence
+// measured 1 or 2 cycles on Zen 4 depending on where the linker put it). Eight calls per
+// iteration show each call's marginal cost; the per_call counter is time / (8 x iterations).
+template <auto F>
+void unrolled8(benchmark::State& state) {
+  if (!returns_tid(state, F)) return;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+    benchmark::DoNotOptimize(F());
+  }
+  state.counters["per_call"] = benchmark::Counter(static_cast<double>(state.iterations()) * 8,
+                                                  benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chain: the next load's address depends on the previous result, through a zero the compiler
 // cannot see (`and $0` is not a dependency-breaking idiom, unlike `xor r, r`).
@@ -252,9 +281,15 @@ BENCHMARK_CAPTURE(BM_gid_forced, syscall, "syscall")->Name("throughput/gidlog_gi
 BENCHMARK(BM_pthread_self)->Name("throughput/pthread_self");
 BENCHMARK(BM_this_thread_get_id)->Name("throughput/std_this_thread_get_id");
 BENCHMARK_TEMPLATE(throughput, bm_gid_library_cached_tid)->Name("throughput/thread_local_cache_in_shared_library");
+BENCHMARK_TEMPLATE(throughput, spdlog_style_tid)->Name("throughput/thread_local_cache_spdlog_style");
 BENCHMARK_TEMPLATE(throughput, tl_cached_tid)->Name("throughput/thread_local_cache");
 BENCHMARK(BM_gid_raw_fast_read)->Name("throughput/gidlog_raw_fast_read");
 BENCHMARK(BM_gid)->Name("throughput/gidlog_gid")->Threads(1)->Threads(2);
+
+BENCHMARK_TEMPLATE(unrolled8, spdlog_style_tid)->Name("x8/thread_local_cache_spdlog_style");
+BENCHMARK_TEMPLATE(unrolled8, tl_cached_tid)->Name("x8/thread_local_cache");
+BENCHMARK_TEMPLATE(unrolled8, gd::gid_fast_read)->Name("x8/gidlog_raw_fast_read");
+BENCHMARK_TEMPLATE(unrolled8, gidlog::gid)->Name("x8/gidlog_gid");
 
 BENCHMARK(BM_chain_thread_local_cache)->Name("chain/thread_local_cache");
 BENCHMARK(BM_chain_gid_raw_fast_read)->Name("chain/gidlog_raw_fast_read");

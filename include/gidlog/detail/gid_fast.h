@@ -3,11 +3,11 @@
 //
 // The fast path reads the kernel TID that glibc and musl keep in their thread descriptor, at a
 // thread-pointer-relative offset that src/gid/ picks from the version-offset table and checks at
-// initialisation. The hot path is three loads, one AND and one branch:
+// initialisation. The hot path is three loads, one TEST and one branch:
 //
-//   off = gid_fast.tp_offset & gid_thread_checked  // 0 unless "fast" is on and this thread
-//   if (off != 0)                                  //   passed its check (the flag is all ones)
-//     return *(uint32_t*)(thread_pointer + off);
+//   off = gid_fast.tp_offset                       // 0 while the process does not use "fast"
+//   if ((off & gid_thread_checked) != 0)           // and this thread passed its check (the
+//     return *(uint32_t*)(thread_pointer + off);   //   flag is all ones once it did)
 //   return gid_slow();                              // first call of a thread, or another method
 #include <atomic>
 #include <cstddef>
