@@ -11,6 +11,10 @@
 //                             asleep): p50/p99 counters in microseconds, mean as the time
 //   post/gidlog_noreg         the post row with task registration switched off
 //   submit/gidlog             submit() with a task handle per job, then get() on each
+//   compare/workers:N         the three post variants interleaved batch by batch (10 000 jobs a
+//                             batch, order rotated), so machine noise hits them alike: each
+//                             one's jobs/s over all its batches as counters, and registry_pct =
+//                             the per-job cost registration adds
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -152,6 +156,46 @@ void run_latency(benchmark::State& state, Pool& pool) {
   }
 }
 
+constexpr int compare_batch = 10000;
+
+// One batch of empty jobs; returns the seconds it took.
+template <class Pool>
+double timed_batch(Pool& pool) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::latch done(compare_batch);
+  for (int i = 0; i < compare_batch; ++i) pool.post([&done] { done.count_down(); });
+  done.wait();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void compare(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  auto g = make_gidlog(n);
+  mutex_pool m(n);
+  double reg = 0, noreg = 0, mtx = 0;  // seconds, summed over batches
+  int round = 0;
+  for (auto _ : state) {
+    for (int k = 0; k < 3; ++k) {
+      switch ((round + k) % 3) {
+        case 0: reg += timed_batch(*g); break;
+        case 1:
+          gidlog::tasks::set_registration(false);
+          noreg += timed_batch(*g);
+          gidlog::tasks::set_registration(true);
+          break;
+        default: mtx += timed_batch(m); break;
+      }
+    }
+    ++round;
+  }
+  const auto jobs = static_cast<double>(state.iterations()) * compare_batch;
+  state.counters["gidlog_Mjobs_s"] = jobs / reg / 1e6;
+  state.counters["noreg_Mjobs_s"] = jobs / noreg / 1e6;
+  state.counters["mutex_Mjobs_s"] = jobs / mtx / 1e6;
+  state.counters["registry_pct"] = (reg - noreg) / noreg * 100.0;
+  state.SetItemsProcessed(state.iterations() * 3 * compare_batch);
+}
+
 void latency_gidlog(benchmark::State& state) {
   auto pool = make_gidlog(static_cast<std::size_t>(state.range(0)));
   run_latency(state, *pool);
@@ -168,6 +212,7 @@ BENCHMARK(post_gidlog)->Name("post/gidlog")->Apply(workers)->UseRealTime();
 BENCHMARK(post_mutex)->Name("post/mutex_condvar")->Apply(workers)->UseRealTime();
 BENCHMARK(post_gidlog_noreg)->Name("post/gidlog_noreg")->Apply(workers)->UseRealTime();
 BENCHMARK(submit_gidlog)->Name("submit/gidlog")->ArgName("workers")->Arg(2)->UseRealTime();
+BENCHMARK(compare)->Name("compare")->Apply(workers)->UseRealTime();
 BENCHMARK(latency_gidlog)->Name("latency/gidlog")->Apply(workers)->UseManualTime()->Iterations(300);
 BENCHMARK(latency_mutex)->Name("latency/mutex_condvar")->Apply(workers)->UseManualTime()->Iterations(300);
 
