@@ -23,12 +23,16 @@ namespace detail {
 
 namespace {
 
-// A slot: header, then payload. The free-list link lives in the payload while the slot is free.
-struct slot {
+// A slot (layout in registry.h). The free-list link lives in the payload while the slot is free.
+struct alignas(64) slot {
   task_entry header;
-  alignas(64) unsigned char payload[slot_payload_bytes];
+  alignas(16) unsigned char payload[slot_payload_bytes];
+  task_cold cold;
 };
 static_assert(sizeof(slot) == slot_bytes);
+static_assert(offsetof(slot, payload) == slot_payload_offset);
+
+task_cold& cold_of(task_entry* e) noexcept { return reinterpret_cast<slot*>(e)->cold; }
 
 slot* slot_of(void* payload) noexcept {
   return reinterpret_cast<slot*>(static_cast<unsigned char*>(payload) - offsetof(slot, payload));
@@ -187,15 +191,16 @@ std::vector<tasks::task_info> snapshot() {
         if ((s1 & 1U) != 0) continue;
         const std::uint8_t st = e.state.load(std::memory_order_relaxed);
         if (st == entry_free) break;
+        const task_cold& c = slab[i].cold;
         tasks::task_info t;
-        t.id = e.id.load(std::memory_order_relaxed);
-        const char* owner = e.owner.load(std::memory_order_relaxed);
-        const char* file = e.file.load(std::memory_order_relaxed);
-        const char* function = e.function.load(std::memory_order_relaxed);
-        t.line = e.line.load(std::memory_order_relaxed);
-        t.creator_gid = e.creator_gid.load(std::memory_order_relaxed);
+        t.id = c.id.load(std::memory_order_relaxed);
+        const char* owner = c.owner.load(std::memory_order_relaxed);
+        const char* file = c.file.load(std::memory_order_relaxed);
+        const char* function = c.function.load(std::memory_order_relaxed);
+        t.line = c.line.load(std::memory_order_relaxed);
+        t.creator_gid = c.creator_gid.load(std::memory_order_relaxed);
         t.executor_gid = e.executor_gid.load(std::memory_order_relaxed);
-        const std::int64_t created = e.created_ticks.load(std::memory_order_relaxed);
+        const std::int64_t created = c.created_ticks.load(std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_acquire);
         if (e.seq.load(std::memory_order_relaxed) != s1) continue;
         t.state = static_cast<task_state>(st);
@@ -235,14 +240,15 @@ bool register_in(task_entry* e, const char* owner, task_state st, const source_l
   const std::uint32_t s = e->seq.load(std::memory_order_relaxed);
   e->seq.store(s + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  e->id.store(id, std::memory_order_relaxed);
-  e->owner.store(owner, std::memory_order_relaxed);
-  e->file.store(loc.file_name(), std::memory_order_relaxed);
-  e->function.store(loc.function_name(), std::memory_order_relaxed);
-  e->line.store(static_cast<std::uint32_t>(loc.line()), std::memory_order_relaxed);
-  e->creator_gid.store(creator_gid, std::memory_order_relaxed);
+  task_cold& c = cold_of(e);
+  c.id.store(id, std::memory_order_relaxed);
+  c.owner.store(owner, std::memory_order_relaxed);
+  c.file.store(loc.file_name(), std::memory_order_relaxed);
+  c.function.store(loc.function_name(), std::memory_order_relaxed);
+  c.line.store(static_cast<std::uint32_t>(loc.line()), std::memory_order_relaxed);
+  c.creator_gid.store(creator_gid, std::memory_order_relaxed);
+  c.created_ticks.store(created_ticks, std::memory_order_relaxed);
   e->executor_gid.store(0, std::memory_order_relaxed);
-  e->created_ticks.store(created_ticks, std::memory_order_relaxed);
   e->state.store(static_cast<std::uint8_t>(st), std::memory_order_relaxed);
   e->seq.store(s + 2, std::memory_order_release);
   return true;
