@@ -163,6 +163,8 @@ void job_handle_gone(job& j, bool observed) noexcept {
     const std::uint32_t old = j.sync_.fetch_or(job::handle_gone_bit, std::memory_order_acq_rel);
     if ((old & job::done_bit) != 0 && j.phase_.load(std::memory_order_acquire) == task_state::failed) {
       log_failure(j, true);
+      // Destroy the exception here, not in a worker that may drop the job later (see task::get).
+      j.error_ = nullptr;
     }
   }
   j.release();

@@ -247,7 +247,10 @@ class task {
       detail::job* j;
       ~releaser() { detail::job_handle_gone(*j, true); }
     } r{j};
-    if (j->error_) std::rethrow_exception(j->error_);
+    // Moved out: the exception then dies on this thread, never in a worker that drops the job
+    // after our catch block ran (that ordering rests on the exception's refcount inside the
+    // C++ runtime, which ThreadSanitizer cannot see).
+    if (j->error_) std::rethrow_exception(std::exchange(j->error_, nullptr));
     if constexpr (!std::is_void_v<T>) return std::move(*j->value_);
   }
 
