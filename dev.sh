@@ -54,12 +54,10 @@ case "$cmd" in
     ctest --preset release -j"$JOBS"
     echo "== ThreadSanitizer build (clang) =="
     build tsan
-    # die_after_fork=0: fork tests start threads in the child, which TSan cannot follow but the
-    # tests check by themselves. tests/tsan.supp says why each suppression exists. The arch
-    # label (gid reads in signal handlers, fork children) runs natively and under qemu instead:
-    # TSan defers signals to its own safe points, which those tests cannot wait for.
+    # die_after_fork=0: a fork test may start a thread in the child, which TSan cannot follow
+    # but the test checks by itself. tests/tsan.supp says why each suppression exists.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 suppressions=$PWD/tests/tsan.supp" \
-      ctest --preset tsan -j"$JOBS" -LE "consumer|bench|arch"
+      ctest --preset tsan -j"$JOBS" -LE "consumer|bench"
     if [ -x tests/arch/run_aarch64.sh ]; then
       echo "== aarch64 cross build, gid and arch tests under qemu =="
       tests/arch/run_aarch64.sh

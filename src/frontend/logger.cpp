@@ -152,7 +152,6 @@ void start(const options& in) {
     q = new record_queue(opt.queue_capacity);  // an older queue is leaked: old tokens point at it
     s.queue.store(q, std::memory_order_release);
     s.capacity = opt.queue_capacity;
-    s.extra_blocks.store(0, std::memory_order_relaxed);
   }
   s.policy = opt.queue_policy;
   s.grow_max_records = opt.grow_max_bytes / sizeof(record);

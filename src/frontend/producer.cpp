@@ -117,14 +117,12 @@ void enqueue_slow(producer& p, record& r, bool must_keep) noexcept {
   shared_state& s = shared();
   auto* q = static_cast<record_queue*>(p.queue);
   auto& tok = *static_cast<token_t*>(p.token);
-  const std::uint32_t gen = p.gen;
   if (s.policy == gidlog::queue_policy::drop && !must_keep) {
     discard(r);
     p.dropped.store(p.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
   unsigned round = 0;
-  const std::size_t block_budget = s.capacity / queue_traits::BLOCK_SIZE + 1;
   for (;;) {
     if (q->try_enqueue(tok, r)) return;
     // grow: allocate while under the memory cap.
@@ -135,24 +133,19 @@ void enqueue_slow(producer& p, record& r, bool must_keep) noexcept {
       }
     }
     // block: the preallocated blocks may all belong to other threads' tokens (moodycamel keeps
-    // a block with the producer that first took it). If the queue is far from full we are
-    // starved, not backlogged: allocate a block, within a budget of the preallocated count.
-    if (round > 256 && q->size_approx() < s.capacity / 2 &&
-        s.extra_blocks.load(std::memory_order_relaxed) < block_budget) {
+    // a block with the producer that first took it, even empty). If the queue is far from full
+    // we are starved, not backlogged: allocate one block for this thread. Memory stays bounded
+    // by capacity plus one block per starved thread.
+    if (round > 256 && q->size_approx() < s.capacity / 2) {
       bool ok = false;
       try {
         ok = q->enqueue(tok, r);
       } catch (...) {
       }
-      if (ok) {
-        s.extra_blocks.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
+      if (ok) return;
     }
-    if (g_gen.load(std::memory_order_relaxed) != gen) {
-      // stop() began while we waited; the backend keeps draining until we are out of flight,
-      // so the queue will make room: keep trying.
-    }
+    // If stop() began while we waited, the backend keeps draining until we are out of flight,
+    // so the queue still makes room: keep trying.
     backoff(round);
   }
 }

@@ -28,7 +28,6 @@ struct shared_state {
   std::size_t capacity = 0;                   // records preallocated in `queue`
   gidlog::queue_policy policy = gidlog::queue_policy::block;
   std::size_t grow_max_records = 0;
-  std::atomic<std::size_t> extra_blocks{0};   // blocks allocated beyond the preallocated ones
 
   std::atomic<producer*> producers{nullptr};  // push-only list; entries live forever
 

@@ -1,6 +1,7 @@
 // What a full queue does under each policy: drop counts exactly, block and grow lose nothing.
 #include <catch2/catch.hpp>
 
+#include <latch>
 #include <regex>
 #include <string>
 #include <thread>
@@ -97,4 +98,31 @@ TEST_CASE("grow: the queue grows past its capacity, and nothing is lost", "[logg
   auto lines = sink->lines();
   REQUIRE(lines.size() == records + 1);
   CHECK_THAT(lines.back(), Catch::EndsWith("] r " + std::to_string(records - 1)));
+}
+
+TEST_CASE("block: threads that find every block held by another thread still get through", "[logger][policy]") {
+  // moodycamel leaves a block with the token that first took it. One thread fills the whole
+  // preallocated queue and stays alive; 64 later threads must not wait forever for a block.
+  auto sink = std::make_shared<gidlog_test::test_sink>();
+  gidlog::options opt;
+  opt.sinks = {sink};
+  opt.queue_capacity = 1024;
+  gidlog::start(opt);
+  std::latch hog_done(1), others_done(1);
+  std::thread hog([&] {
+    for (int i = 0; i < 50000; ++i) LOG_INFO("hog {}", i);
+    hog_done.count_down();
+    others_done.wait();  // keep its token, and so its blocks
+  });
+  hog_done.wait();
+  std::vector<std::thread> others;
+  for (int t = 0; t < 64; ++t)
+    others.emplace_back([t] {
+      for (int i = 0; i < 200; ++i) LOG_INFO("t{} {}", t, i);
+    });
+  for (auto& th : others) th.join();
+  others_done.count_down();
+  hog.join();
+  gidlog::stop();
+  CHECK(sink->count() == 50000 + 64 * 200);
 }
