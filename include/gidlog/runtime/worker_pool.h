@@ -12,6 +12,9 @@
 //
 // Jobs: any callable taking no argument or a std::stop_token, returning a value or void. The
 // callable is moved (or copied) into the pool; capture by value what must outlive the call.
+// Jobs start in the order they were queued (FIFO). A job whose callable and result fit in 64
+// bytes (80 with g++) lives in a task-registry slot, allocated without malloc; bigger ones use
+// the heap.
 // A job that takes a std::stop_token gets a stop request from task::cancel(), from run_for's
 // deadline, from run(f, stop_token)'s token and from close_and_join's timeout.
 //
