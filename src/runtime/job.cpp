@@ -99,8 +99,9 @@ bool job_drop(job& j, task_state why) noexcept {
   if (!j.phase_.compare_exchange_strong(expected, why, std::memory_order_acq_rel, std::memory_order_acquire)) {
     return false;
   }
-  // The pool is alive: this job still counts in its pending_ until on_dropped().
-  std::shared_ptr<pool_core> pool = j.pool_->weak_from_this().lock();
+  // A bounded pool is alive: this job still counts in its pending_ until on_dropped(). An
+  // unbounded pool is not touched: the tombstone is counted when it is taken out of the queue.
+  std::shared_ptr<pool_core> pool = j.counted_ ? j.pool_->weak_from_this().lock() : nullptr;
   try {
     const std::string msg = fmt::format("gidlog: job {} of {} {} before it started", j.id_, j.owner_,
                                         why == task_state::timed_out ? "timed out" : "was cancelled");

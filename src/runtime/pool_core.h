@@ -8,10 +8,16 @@
 // pushes. `items_` counts at least as many units as there are jobs in the queue: a worker that
 // wakes and finds nothing just waits again.
 //
-// Accounting: pending_ counts jobs accepted and not yet claimed by a worker or dropped; it bounds
-// the queue (max_queue) and tells workers when a closed pool is drained. Exactly one party
-// decrements it per job: the worker whose CAS queued->running wins, or the canceller whose CAS
-// queued->cancelled wins.
+// Accounting, bounded pools (max_queue > 0): pending_ counts jobs accepted and not yet claimed by
+// a worker or dropped; it bounds the queue and tells workers when a closed pool is drained.
+// Exactly one party decrements it per job: the worker whose CAS queued->running wins, or the
+// canceller whose CAS queued->cancelled wins (on_dropped).
+//
+// Unbounded pools (the default) keep no per-job counter that workers write: a counter written by
+// both sides costs a cache-line transfer per job. in_flight_ counts submits between their
+// closed_ check and their push (written by submitters only); a closed pool is drained when
+// in_flight_ is 0 and the queue is empty. Dropped jobs stay in the queue as tombstones and are
+// counted as cancelled when a worker (or close) takes them out; queued() walks the queue.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -66,7 +72,15 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   bool try_reserve() noexcept;
   void unreserve() noexcept;   // a reservation given back without a job (closed meanwhile)
   void on_taken() noexcept;    // a worker claimed a job
-  void on_dropped() noexcept;  // a queued job was dropped
+  void on_dropped() noexcept;  // a queued job was dropped (bounded pools)
+  void end_submit() noexcept;  // unbounded: a submit pushed its job or gave up
+  void on_tombstone() noexcept;  // unbounded: a dropped job was taken out of the queue
+  bool drained() noexcept;       // closed, and no job is left or on its way
+  struct queue_count {
+    std::size_t queued = 0;
+    std::size_t tombstones = 0;
+  };
+  queue_count count_queue() const noexcept;  // walks the queue under ready_lock_
   void wake_all_workers() noexcept;
   void wake_blocked_submitters() noexcept;
 
@@ -79,15 +93,17 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
 
   const pool_options opt_;
   const char* const owner_;  // interned `pool "name"`
+  const bool bounded_;       // max_queue > 0
 
   alignas(64) std::atomic<job*> inbox_{nullptr};
   // Guards the ready list. A spin lock measured worse: on an oversubscribed machine the holder
   // gets preempted and the other workers spin and yield (15 % of the 2-worker profile).
-  alignas(64) std::mutex ready_lock_;
+  alignas(64) mutable std::mutex ready_lock_;
   job* ready_head_ = nullptr;
   job* ready_tail_ = nullptr;
   alignas(64) moodycamel::LightweightSemaphore items_;
-  alignas(64) std::atomic<std::int64_t> pending_{0};
+  alignas(64) std::atomic<std::int64_t> in_flight_{0};  // unbounded: submits not yet pushed
+  alignas(64) std::atomic<std::int64_t> pending_{0};    // bounded: accepted, not yet claimed
   std::atomic<std::int64_t> blocked_{0};  // submitters waiting for room
   std::mutex space_mu_;
   std::condition_variable space_cv_;

@@ -46,6 +46,7 @@ void bump(std::atomic<T>& a, T by = 1) noexcept {  // single writer: no RMW need
 pool_core::pool_core(pool_options opt)
     : opt_(checked(std::move(opt))),
       owner_(intern_name("pool \"" + opt_.name + "\"")),
+      bounded_(opt_.max_queue != 0),
       items_(0, idle_spins) {}
 
 pool_core::~pool_core() {
@@ -129,10 +130,6 @@ job* pool_core::pop() noexcept {
 }
 
 bool pool_core::try_reserve() noexcept {
-  if (opt_.max_queue == 0) {
-    pending_.fetch_add(1, std::memory_order_seq_cst);
-    return true;
-  }
   const auto max = static_cast<std::int64_t>(opt_.max_queue);
   std::int64_t p = pending_.load(std::memory_order_seq_cst);
   while (p < max) {
@@ -161,9 +158,51 @@ void pool_core::unreserve() noexcept {
 }
 
 void pool_core::on_taken() noexcept {
+  if (!bounded_) return;
   const std::int64_t left = pending_.fetch_sub(1, std::memory_order_seq_cst) - 1;
-  if (opt_.max_queue != 0) wake_blocked_submitters();
+  wake_blocked_submitters();
   if (left == 0 && closed_.load(std::memory_order_seq_cst)) wake_all_workers();
+}
+
+void pool_core::end_submit() noexcept {
+  if (in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 && closed_.load(std::memory_order_seq_cst)) {
+    wake_all_workers();
+  }
+}
+
+void pool_core::on_tombstone() noexcept {
+  if (!bounded_) cancelled_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool pool_core::drained() noexcept {
+  if (!closed_.load(std::memory_order_seq_cst)) return false;
+  if (bounded_) return pending_.load(std::memory_order_seq_cst) == 0;
+  // Order matters: once in_flight_ reads 0 after closed_, every submit that passed its closed_
+  // check has pushed, so an empty queue now stays empty.
+  if (in_flight_.load(std::memory_order_seq_cst) != 0) return false;
+  std::lock_guard g(ready_lock_);
+  return ready_head_ == nullptr && inbox_.load(std::memory_order_seq_cst) == nullptr;
+}
+
+pool_core::queue_count pool_core::count_queue() const noexcept {
+  queue_count c;
+  if (bounded_) {
+    c.queued = static_cast<std::size_t>(std::max<std::int64_t>(0, pending_.load(std::memory_order_relaxed)));
+    return c;
+  }
+  // Safe to follow next_ links: under ready_lock_ no worker takes the inbox, submitters only
+  // push new heads, and a queued job stays alive through the queue's reference.
+  std::lock_guard g(ready_lock_);
+  const auto add = [&c](const job* j) {
+    if (j->phase_.load(std::memory_order_acquire) == task_state::queued) {
+      ++c.queued;
+    } else {
+      ++c.tombstones;
+    }
+  };
+  for (const job* j = ready_head_; j != nullptr; j = j->next_) add(j);
+  for (const job* j = inbox_.load(std::memory_order_acquire); j != nullptr; j = j->next_) add(j);
+  return c;
 }
 
 void pool_core::on_dropped() noexcept {
@@ -201,7 +240,7 @@ void pool_core::worker_main(worker_slot* w) {
       run_job(*w, j);
       continue;
     }
-    if (closed_.load(std::memory_order_seq_cst) && pending_.load(std::memory_order_seq_cst) == 0) break;
+    if (drained()) break;
     flush_freed_slots();  // slots of submitters' heaps this worker still holds
     items_.wait();
   }
@@ -222,7 +261,8 @@ void pool_core::run_job(worker_slot& w, job* j) {
   task_state expected = task_state::queued;
   if (!j->phase_.compare_exchange_strong(expected, task_state::running, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
-    j->release();  // dropped while queued; its dropper did the accounting
+    on_tombstone();  // dropped while queued (bounded pools: its dropper did the accounting)
+    j->release();
     return;
   }
   on_taken();
@@ -290,13 +330,14 @@ void pool_core::close(close_mode mode) {
   if (mode == close_mode::cancel_queued) {
     while (job* j = pop()) {
       if (job_drop(*j, task_state::cancelled)) ++dropped;
+      on_tombstone();  // every job taken out here is dropped now or was before
       j->release();
     }
   }
   if (!was_closed || dropped > 0) {
     GIDLOG_RT_INFO_("{}: closed ({}), {} jobs cancelled, {} queued, {} running", owner_,
                     mode == close_mode::drain ? "drain" : "cancel queued", dropped,
-                    std::max<std::int64_t>(0, pending_.load(std::memory_order_relaxed)), running());
+                    count_queue().queued, running());
   }
   {
     std::lock_guard g(space_mu_);
@@ -373,7 +414,9 @@ pool_stats pool_core::stats() const {
   }
   s.cancelled = cancelled_.load(std::memory_order_relaxed);
   s.rejected = rejected_.load(std::memory_order_relaxed);
-  s.queued = static_cast<std::size_t>(std::max<std::int64_t>(0, pending_.load(std::memory_order_relaxed)));
+  const queue_count q = count_queue();
+  s.queued = q.queued;
+  s.cancelled += q.tombstones;  // dropped, not yet taken out of the queue
   s.submitted = s.started + s.cancelled + s.queued;
   s.max_queue_wait = std::chrono::nanoseconds(ticks_to_ns(max_wait));
   s.total_run_time = std::chrono::nanoseconds(ticks_to_ns(run));
@@ -394,6 +437,27 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
   const bool reg = p.opt_.register_tasks && j->entry_kind_ == job::entry_kind::none;
   bool registered_here = false;
 
+  if (!p.bounded_) {
+    // No bound, so no reservation: announce the submit, then check closed_ (seq_cst, against
+    // close's store and drained()'s reads), then push.
+    p.in_flight_.fetch_add(1, std::memory_order_seq_cst);
+    if (p.closed_.load(std::memory_order_seq_cst)) {
+      p.end_submit();
+      throw pool_closed("gidlog::worker_pool: " + std::string(p.owner_) + " is closed");
+    }
+    if (j->entry_ == nullptr) {
+      if (reg) register_job(*j, task_state::queued);
+    } else {
+      set_task_state(j->entry_, task_state::queued);
+    }
+    GIDLOG_RT_TRACE_("{}: job {} submitted by gid-{} at {}:{}", p.owner_, j->id_, j->submitter_gid_,
+                     loc.file_name(), loc.line());
+    p.push(j);
+    p.end_submit();
+    return true;
+  }
+
+  j->counted_ = true;
   if (!p.try_reserve()) {
     if (try_only || p.opt_.on_full == overflow::reject) {
       p.rejected_.fetch_add(1, std::memory_order_relaxed);
@@ -493,7 +557,7 @@ worker_pool::~worker_pool() {
 void worker_pool::resize(std::size_t n) { core_->resize(n); }
 std::size_t worker_pool::size() const noexcept { return core_->target_.load(std::memory_order_relaxed); }
 std::size_t worker_pool::queued() const noexcept {
-  return static_cast<std::size_t>(std::max<std::int64_t>(0, core_->pending_.load(std::memory_order_relaxed)));
+  return core_->count_queue().queued;
 }
 std::size_t worker_pool::running() const noexcept { return core_->running(); }
 pool_stats worker_pool::stats() const { return core_->stats(); }

@@ -414,3 +414,34 @@ TEST_CASE("pool: waits with huge timeouts mean no deadline", "[pool]") {
   CHECK(lim.try_acquire_for(std::chrono::seconds::max()));
   CHECK(t.get() == 2);
 }
+
+TEST_CASE("pool: a submit racing close either throws pool_closed or runs its job", "[pool]") {
+  for (const std::size_t max_queue : {std::size_t{0}, std::size_t{64}}) {
+    gidlog::worker_pool pool({.name = "race", .threads = 2, .max_queue = max_queue});
+    std::atomic<int> accepted{0}, ran{0}, refused{0};
+    std::latch go(5);
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < 4; ++t) {
+      submitters.emplace_back([&] {
+        go.arrive_and_wait();
+        for (;;) {
+          try {
+            pool.post([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+            accepted.fetch_add(1, std::memory_order_relaxed);
+          } catch (const gidlog::pool_closed&) {
+            refused.fetch_add(1, std::memory_order_relaxed);
+            return;
+          }
+        }
+      });
+    }
+    go.arrive_and_wait();
+    while (accepted.load() < 2000) std::this_thread::yield();
+    pool.close();
+    for (auto& s : submitters) s.join();
+    pool.join();
+    CHECK(refused == 4);
+    CHECK(ran == accepted);
+    CHECK(pool.stats().started == static_cast<std::uint64_t>(accepted.load()));
+  }
+}

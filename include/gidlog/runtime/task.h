@@ -86,6 +86,7 @@ class job {
   entry_kind entry_kind_ = entry_kind::none;
   const bool in_slot_;                               // built in a slot's payload
   bool detached_ = false;                            // post(): log a failure at once
+  bool counted_ = false;                             // in its pool's pending_ (bounded pools)
   std::uint32_t submitter_gid_ = 0;
   std::int64_t submit_ticks_ = 0;                    // cycle counter (arch/)
   source_location loc_;                         // the submit call
