@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <latch>
 #include <string>
 #include <thread>
@@ -23,7 +22,7 @@
 
 #include <gidlog/gidlog.h>
 
-#include "bench_clock.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -39,14 +38,6 @@ struct row {
   int threads;
   std::vector<double> ns;  // every call
 };
-
-std::size_t count_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::size_t n = 0;
-  std::string l;
-  while (std::getline(in, l)) ++n;
-  return n;
-}
 
 template <class F>
 row measure(const std::string& name, int threads, const config& cfg, double tpn, F&& call) {
@@ -123,7 +114,7 @@ int main(int argc, char** argv) {
       LOG_INFO("Logging int: {}, double: {:.3f}, str: {}", i, i * 1.1, str);
     }));
     gidlog::stop();
-    std::size_t got = count_lines(gpath);
+    std::size_t got = bench::count_lines(gpath);
     ::unlink(gpath.c_str());
     if (got != static_cast<std::size_t>(threads) * static_cast<std::size_t>(cfg.records)) {
       std::printf("gidlog: expected %d lines, found %zu\n", threads * cfg.records, got);
@@ -141,7 +132,7 @@ int main(int argc, char** argv) {
       lg->flush();
       spdlog::drop_all();
       spdlog::shutdown();
-      std::size_t sgot = count_lines(spath);
+      std::size_t sgot = bench::count_lines(spath);
       ::unlink(spath.c_str());
       if (sgot != static_cast<std::size_t>(threads) * static_cast<std::size_t>(cfg.records)) {
         std::printf("spdlog: expected %d lines, found %zu\n", threads * cfg.records, sgot);

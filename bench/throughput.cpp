@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -21,15 +20,9 @@
 
 #include <gidlog/gidlog.h>
 
-namespace {
+#include "bench_util.h"
 
-std::size_t count_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::size_t n = 0;
-  std::string l;
-  while (std::getline(in, l)) ++n;
-  return n;
-}
+namespace {
 
 struct result {
   double seconds;
@@ -46,7 +39,7 @@ result run_gidlog(int n, const std::string& path) {
   for (int i = 0; i < n; ++i) LOG_INFO("Logging int: {}, double: {:.3f}, str: {}", i, i * 1.1, str);
   gidlog::stop();
   auto t1 = std::chrono::steady_clock::now();
-  return {std::chrono::duration<double>(t1 - t0).count(), 0, count_lines(path)};
+  return {std::chrono::duration<double>(t1 - t0).count(), 0, bench::count_lines(path)};
 }
 
 result run_spdlog(int n, const std::string& path) {
@@ -60,7 +53,7 @@ result run_spdlog(int n, const std::string& path) {
   spdlog::drop_all();
   spdlog::shutdown();
   auto t1 = std::chrono::steady_clock::now();
-  return {std::chrono::duration<double>(t1 - t0).count(), 0, count_lines(path)};
+  return {std::chrono::duration<double>(t1 - t0).count(), 0, bench::count_lines(path)};
 }
 
 // Runs `which` in a child; returns its result through a pipe.

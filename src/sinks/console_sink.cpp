@@ -1,12 +1,12 @@
 // Backend thread: the console sink, stdout or stderr, coloured by level on a terminal.
 #include <unistd.h>
 
-#include <cerrno>
+#include <string>
 #include <string_view>
-#include <system_error>
-#include <vector>
 
 #include <gidlog/sink.h>
+
+#include "sinks/fd_buffer.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -28,43 +28,29 @@ class console_sink_impl final : public sink {
  public:
   console_sink_impl(console_stream s, color_mode c)
       : fd_(s == console_stream::out ? STDOUT_FILENO : STDERR_FILENO),
+        name_(s == console_stream::out ? "stdout" : "stderr"),
         color_(c == color_mode::always || (c == color_mode::automatic && ::isatty(fd_) == 1)) {}
 
   void write(const log_line& line) override {
     if (buf_.size() > (1u << 16)) flush();
     if (color_) {
-      std::string_view c = color_of(line.level);
-      buf_.insert(buf_.end(), c.begin(), c.end());
-      std::string_view body = line.text.substr(0, line.text.size() - 1);  // colour stops before '\n'
-      buf_.insert(buf_.end(), body.begin(), body.end());
-      std::string_view reset = "\033[0m\n";
-      buf_.insert(buf_.end(), reset.begin(), reset.end());
+      buf_.append(color_of(line.level));
+      buf_.append(line.text.substr(0, line.text.size() - 1));  // colour stops before '\n'
+      buf_.append("\033[0m\n");
     } else {
-      buf_.insert(buf_.end(), line.text.begin(), line.text.end());
+      buf_.append(line.text);
     }
   }
 
-  void flush() override {
-    std::size_t done = 0;
-    while (done < buf_.size()) {
-      ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(done));
-        throw std::system_error(err, std::generic_category(), fd_ == STDOUT_FILENO ? "write stdout" : "write stderr");
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    buf_.clear();
-  }
+  void flush() override { buf_.drain(fd_, name_); }
 
   void after_fork_child() noexcept override { buf_.clear(); }
 
  private:
   int fd_;
+  std::string name_;
   bool color_;
-  std::vector<char> buf_;
+  detail::fd_buffer buf_;
 };
 
 }  // namespace

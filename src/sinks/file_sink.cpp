@@ -8,9 +8,10 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
-#include <vector>
 
 #include <gidlog/sink.h>
+
+#include "sinks/fd_buffer.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -18,9 +19,7 @@ namespace {
 
 class file_sink_impl final : public sink {
  public:
-  file_sink_impl(std::string path, file_sink_options opts) : path_(std::move(path)), opts_(opts) {
-    buf_.reserve(opts_.buffer_bytes + 4096);
-  }
+  file_sink_impl(std::string path, file_sink_options opts) : path_(std::move(path)), opts_(opts) {}
   ~file_sink_impl() override {
     try {
       drain();
@@ -42,7 +41,7 @@ class file_sink_impl final : public sink {
   void write(const log_line& line) override {
     if (fd_ < 0) open();
     if (buf_.size() + line.text.size() > opts_.buffer_bytes && !buf_.empty()) drain();  // may throw: line not taken
-    buf_.insert(buf_.end(), line.text.begin(), line.text.end());
+    buf_.append(line.text);
   }
 
   void flush() override {
@@ -54,26 +53,12 @@ class file_sink_impl final : public sink {
   void after_fork_child() noexcept override { buf_.clear(); }
 
  private:
-  // Writes the whole buffer; on error keeps what was not written and throws.
-  void drain() {
-    std::size_t done = 0;
-    while (done < buf_.size()) {
-      ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(done));
-        throw std::system_error(err, std::generic_category(), "write " + path_);
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    buf_.clear();
-  }
+  void drain() { buf_.drain(fd_, path_); }
 
   std::string path_;
   file_sink_options opts_;
   int fd_ = -1;
-  std::vector<char> buf_;
+  detail::fd_buffer buf_;
 };
 
 }  // namespace

@@ -1,7 +1,10 @@
 #pragma once
-// Bench helpers: cycle-counter reads fenced for timing one call, and the counter's rate.
+// Bench helpers: cycle-counter reads fenced for timing one call, the counter's rate, and
+// counting the lines a logger wrote.
 #include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include <gidlog_cpu.h>
@@ -52,6 +55,15 @@ inline void spin_until(std::uint64_t until) noexcept {
     _mm_pause();
 #endif
   }
+}
+
+// Lines in the file at `path` (0 when it cannot be read).
+inline std::size_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::size_t n = 0;
+  std::string line;
+  while (std::getline(in, line)) ++n;
+  return n;
 }
 
 }  // namespace bench
