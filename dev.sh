@@ -58,6 +58,10 @@ case "$cmd" in
     # but the test checks by itself. tests/tsan.supp says why each suppression exists.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 suppressions=$PWD/tests/tsan.supp" \
       ctest --preset tsan -j"$JOBS" -LE "consumer|bench"
+    echo "== AddressSanitizer + UBSan build (g++) =="
+    build asan
+    ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
+      ctest --preset asan -j"$JOBS" -LE "consumer|bench"
     if [ -x tests/arch/run_aarch64.sh ]; then
       echo "== aarch64 cross build, gid and arch tests under qemu =="
       tests/arch/run_aarch64.sh

@@ -19,8 +19,8 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
-const record_meta flush_meta{nullptr, nullptr, 0, false};
-const record_meta nomem_meta{nullptr, nullptr, 0, false};
+const record_meta flush_meta{nullptr, nullptr, 0, false, nullptr};
+const record_meta nomem_meta{nullptr, nullptr, 0, false, nullptr};
 
 namespace {
 

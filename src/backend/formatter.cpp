@@ -35,10 +35,12 @@ void decode_args(const record_meta& meta, const unsigned char* data, std::vector
       case arg_kind::f64: std::memcpy(&v.d, p, 8); p += 8; break;
       case arg_kind::f80: std::memcpy(&v.ld, p, sizeof(long double)); p += sizeof(long double); break;
       case arg_kind::pointer: std::memcpy(&v.p, p, sizeof(void*)); p += sizeof(void*); break;
-      case arg_kind::string: {
+      case arg_kind::string:
+      case arg_kind::custom: {
         std::uint32_t n;
         std::memcpy(&n, p, 4);
         v.s = {reinterpret_cast<const char*>(p + 4), n};
+        if (v.kind == arg_kind::custom) v.fn = meta.custom[i];
         p += 4 + n;
         break;
       }
@@ -161,8 +163,14 @@ void format_one(fmt::memory_buffer& out, const std::string& one, const T& v) {
   fmt::vformat_to(fmt::appender(out), one, fmt::make_format_args(v));
 }
 
+void format_custom(fmt::memory_buffer& out, std::string_view one, const arg_value& a) {
+  fmt::detail::buffer<char>& base = out;
+  a.fn(&base, one, reinterpret_cast<const unsigned char*>(a.s.data()));
+}
+
 void format_with_spec(fmt::memory_buffer& out, const segment& s, const arg_value& a) {
   switch (a.kind) {
+    case arg_kind::custom: format_custom(out, s.one, a); break;
     case arg_kind::boolean: format_one(out, s.one, a.b); break;
     case arg_kind::character: format_one(out, s.one, a.c); break;
     case arg_kind::i32: case arg_kind::i64: format_one(out, s.one, a.i); break;
@@ -177,6 +185,7 @@ void format_with_spec(fmt::memory_buffer& out, const segment& s, const arg_value
 
 void format_plain(fmt::memory_buffer& out, const arg_value& a) {
   switch (a.kind) {
+    case arg_kind::custom: format_custom(out, "{}", a); break;
     case arg_kind::boolean: append(out, a.b ? "true" : "false"); break;
     case arg_kind::character: out.push_back(a.c); break;
     case arg_kind::i32: case arg_kind::i64: { fmt::format_int n(a.i); append(out, {n.data(), n.size()}); break; }
@@ -202,6 +211,13 @@ void format_generic(const site_info& site, const std::vector<arg_value>& args, f
       case arg_kind::f80: store.push_back(a.ld); break;
       case arg_kind::pointer: store.push_back(a.p); break;
       case arg_kind::string: store.push_back(a.s); break;
+      case arg_kind::custom: {
+        // Dynamic fields (this path) apply their spec to the type's "{}" text, as to a string.
+        fmt::memory_buffer text;
+        format_custom(text, "{}", a);
+        store.push_back(std::string(text.data(), text.size()));
+        break;
+      }
     }
   }
   fmt::vformat_to(fmt::appender(out), site.format, store);

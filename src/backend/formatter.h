@@ -29,7 +29,8 @@ struct arg_value {
     long double ld;
     const void* p;
   };
-  std::string_view s;
+  std::string_view s;             // string: the text; custom: the value's bytes
+  custom_format_fn fn = nullptr;  // custom only
 };
 
 // What the backend derives once per call site: string lengths and the parsed format string.

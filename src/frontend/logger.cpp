@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -149,7 +150,10 @@ void start(const options& in) {
   shared_state& s = shared();
   record_queue* q = s.queue.load(std::memory_order_relaxed);
   if (q == nullptr || s.capacity != opt.queue_capacity) {
-    q = new record_queue(opt.queue_capacity);  // an older queue is leaked: old tokens point at it
+    // An older queue is kept for the life of the process: idle threads' tokens point into it.
+    static auto* retired = new std::vector<record_queue*>;
+    if (q != nullptr) retired->push_back(q);
+    q = new record_queue(opt.queue_capacity);
     s.queue.store(q, std::memory_order_release);
     s.capacity = opt.queue_capacity;
   }

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <regex>
 #include <stdexcept>
@@ -33,7 +34,26 @@ struct point {
 
 struct throws_when_formatted {};
 
+// Opts in to deferred formatting: copied as bytes, formatted by the backend.
+struct money {
+  long long cents;
+  char currency[4];
+};
+std::atomic<std::uint32_t> money_formatted_on{0};
+
 }  // namespace
+
+template <>
+struct gidlog::deferred_format<money> : std::true_type {};
+
+template <>
+struct fmt::formatter<money> : fmt::formatter<std::string_view> {
+  auto format(const money& m, format_context& ctx) const {
+    money_formatted_on.store(gidlog::gid());
+    std::string s = fmt::format("{}.{:02} {}", m.cents / 100, m.cents % 100, m.currency);
+    return fmt::formatter<std::string_view>::format(s, ctx);
+  }
+};
 
 template <>
 struct fmt::formatter<point> : fmt::formatter<std::string_view> {
@@ -240,7 +260,8 @@ TEST_CASE("a throwing formatter yields a line saying so and the backend carries 
 
 TEST_CASE("control characters and invalid UTF-8 are written byte for byte", "[logger]") {
   std::string path = gidlog_test::temp_path("ctl.log");
-  std::string nasty = std::string("tab\there\x01\x7f bad utf8 \xc3\x28 \xff end", 31);
+  static constexpr char raw[] = "tab\there\x01\x7f bad utf8 \xc3\x28 \xff end";
+  std::string nasty(raw, sizeof raw - 1);
   {
     gidlog::options opt;
     opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
@@ -303,4 +324,17 @@ TEST_CASE("a record at flush_on or above flushes the sinks", "[logger][sink]") {
   LOG_WARN("flush now");
   gidlog::flush();
   CHECK(s.sink->flushes() >= before + 2);  // one for the WARN, one for flush()
+}
+
+TEST_CASE("a deferred_format type is copied as bytes and formatted on the backend", "[logger]") {
+  logger_session s;
+  money m{12345, "EUR"};
+  LOG_INFO("paid {} and {:>14}|", m, m);
+  m.cents = 0;  // the record holds its own copy
+  LOG_INFO("[{:>{}}] generic path", m, 12);
+  auto lines = s.lines();
+  REQUIRE(lines.size() == 2);
+  CHECK(message_of(lines[0]) == "paid 123.45 EUR and     123.45 EUR|");
+  CHECK(message_of(lines[1]) == "[    0.00 EUR] generic path");
+  CHECK(money_formatted_on.load() != gidlog::gid());  // not formatted on the caller
 }

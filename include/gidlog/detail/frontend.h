@@ -8,6 +8,9 @@
 // formatting for built-in argument types.
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -62,6 +65,15 @@ void enqueue(producer& p, record& r) noexcept;
 void write_sync(record& r) noexcept;
 // LOG_FATAL: flush, then abort.
 [[noreturn]] void fatal_abort() noexcept;
+
+template <class T>
+void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes) {
+  alignas(T) unsigned char storage[sizeof(T)];
+  std::memcpy(storage, bytes, sizeof(T));
+  const T& value = *std::launder(reinterpret_cast<const T*>(storage));
+  auto& out = *static_cast<fmt::detail::buffer<char>*>(buffer);
+  fmt::vformat_to(fmt::appender(out), fmt::string_view(format.data(), format.size()), fmt::make_format_args(value));
+}
 
 // Caller-side formatting for argument types that are not copied as values: into a stack buffer,
 // or a std::string when longer. A formatter that throws yields a message saying so (and a count

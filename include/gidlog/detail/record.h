@@ -15,6 +15,18 @@
 
 namespace gidlog {
 inline namespace v0 {
+
+// Opt-in deferred formatting for a user type: specialise to true_type for a trivially copyable
+// type with a fmt::formatter, and LOG_* copies its bytes into the record and the backend formats
+// it, instead of formatting it on the calling thread. The type must not point at memory that may
+// change or die before the backend writes the line.
+//
+//   struct point { int x, y; };
+//   template <> struct fmt::formatter<point> { ... };
+//   template <> struct gidlog::deferred_format<point> : std::true_type {};
+template <class T>
+struct deferred_format : std::false_type {};
+
 namespace detail {
 
 // Static per-call-site data, one per LOG_* statement (a constinit local static).
@@ -40,13 +52,19 @@ constexpr const char* base_name(const char* path) noexcept {
 // else as its object representation.
 enum class arg_kind : std::uint8_t {
   boolean, character, i32, u32, i64, u64, f32, f64, f80, pointer, string,
+  custom,  // a deferred_format type: 4-byte size, its bytes, formatted through record_meta::custom
 };
+
+// Formats a deferred_format argument from its bytes: `buffer` is a fmt::detail::buffer<char>,
+// `format` a one-field format string such as "{}" or "{:>8}".
+using custom_format_fn = void (*)(void* buffer, std::string_view format, const unsigned char* bytes);
 
 struct record_meta {
   const site_info* site;
   const arg_kind* kinds;
   std::uint8_t nargs;
-  bool preformatted;  // the payload is the whole message, formatted on the caller
+  bool preformatted;              // the payload is the whole message, formatted on the caller
+  const custom_format_fn* custom;  // per argument; nullptr entries for built-in kinds
 };
 
 // Sentinel metas for control records; the backend compares addresses.
@@ -86,7 +104,10 @@ constexpr bool is_string_arg_v = is_c_string_v<T> || is_std_string<T>::value || 
 template <class T>
 constexpr int kind_of() {
   using K = arg_kind;
-  if constexpr (std::is_same_v<T, bool>) return int(K::boolean);
+  if constexpr (deferred_format<T>::value) {
+    static_assert(std::is_trivially_copyable_v<T>, "gidlog::deferred_format<T> needs a trivially copyable T");
+    return int(K::custom);
+  } else if constexpr (std::is_same_v<T, bool>) return int(K::boolean);
   else if constexpr (std::is_same_v<T, char>) return int(K::character);
   else if constexpr (std::is_enum_v<T>) return -1;  // may have its own formatter: caller formats
   else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) <= 4) return int(K::i32);
@@ -108,11 +129,28 @@ constexpr bool all_deferred_v = ((kind_of<std::decay_t<A>>() >= 0) && ...);
 template <class... A>
 inline constexpr arg_kind kinds_of[sizeof...(A) + 1] = {static_cast<arg_kind>(kind_of<std::decay_t<A>>())..., arg_kind::boolean};
 
+// Defined in <gidlog/detail/frontend.h>, where fmt is available.
+template <class T>
+void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes);
+
+template <class T>
+constexpr custom_format_fn custom_fn_of() {
+  if constexpr (deferred_format<T>::value) return &format_deferred<T>;
+  else return nullptr;
+}
+
+template <class... A>
+inline constexpr custom_format_fn customs_of[sizeof...(A) + 1] = {custom_fn_of<std::decay_t<A>>()..., nullptr};
+
+template <class... A>
+constexpr bool any_custom_v = (deferred_format<std::decay_t<A>>::value || ...);
+
 template <const site_info* Site, class... A>
-inline constexpr record_meta meta_v{Site, kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false};
+inline constexpr record_meta meta_v{Site, kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
+                                    any_custom_v<A...> ? customs_of<A...> : nullptr};
 
 template <const site_info* Site>
-inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true};
+inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true, nullptr};
 
 // ---- encoding ----------------------------------------------------------------------------------
 
@@ -142,14 +180,20 @@ std::string_view as_string_view(const std::basic_string<char, std::char_traits<c
 template <class T>
 std::size_t encoded_size(const T& v) noexcept {
   using D = std::decay_t<T>;
-  if constexpr (is_string_arg_v<D>) return 4 + as_string_view(v).size();
+  if constexpr (deferred_format<D>::value) return 4 + sizeof(D);
+  else if constexpr (is_string_arg_v<D>) return 4 + as_string_view(v).size();
   else return fixed_size<D>();
 }
 
 template <class T>
 unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
   using D = std::decay_t<T>;
-  if constexpr (is_string_arg_v<D>) {
+  if constexpr (deferred_format<D>::value) {
+    auto n = static_cast<std::uint32_t>(sizeof(D));
+    std::memcpy(out, &n, 4);
+    std::memcpy(out + 4, &v, sizeof(D));
+    return out + 4 + sizeof(D);
+  } else if constexpr (is_string_arg_v<D>) {
     std::string_view s = as_string_view(v);
     auto n = static_cast<std::uint32_t>(s.size());
     std::memcpy(out, &n, 4);
