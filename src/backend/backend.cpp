@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -92,20 +93,35 @@ void report_drops(backend_state& b, std::uint64_t ticks) {
   b.wr->write(r, std::max(b.last_wall, b.clock.to_ns(ticks)));
 }
 
-void write_one(backend_state& b, record& r) {
-  if (r.meta == &flush_meta) {
-    b.wr->flush_all();
-    flush_request* req;
-    std::memcpy(&req, r.payload.bytes, sizeof req);
-    req->done.store(1, std::memory_order_release);
-    req->done.notify_all();
-    return;
-  }
+void write_record(backend_state& b, const record& r) {
   std::int64_t wall = b.clock.to_ns(r.ts);
   if (wall < b.last_wall) wall = b.last_wall;  // recalibration never moves time backwards
   b.last_wall = wall;
   b.wr->write(r, wall);
-  free_payload(r);
+}
+
+// Writes one record, or serves a flush request; an exception (bad_alloc, say) is reported and
+// the loop goes on, and a flush request is always answered.
+void write_one(backend_state& b, record& r) noexcept {
+  const bool is_flush = r.meta == &flush_meta;
+  try {
+    if (is_flush) b.wr->flush_all();
+    else write_record(b, r);
+  } catch (const std::exception& e) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg, "could not write a record: %s", e.what());
+    b.wr->report(msg);
+  } catch (...) {
+    b.wr->report("could not write a record: unknown exception");
+  }
+  if (is_flush) {
+    flush_request* req;
+    std::memcpy(&req, r.payload.bytes, sizeof req);
+    req->done.store(1, std::memory_order_release);
+    req->done.notify_all();
+  } else {
+    free_payload(r);
+  }
 }
 
 void run(backend_state& b) {
