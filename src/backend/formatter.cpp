@@ -422,7 +422,7 @@ inline void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
 }  // namespace
 
 void line_formatter::append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc,
-                                    std::int64_t wall_ns, const char* logger, fmt::memory_buffer& out) {
+                                    std::int64_t wall_ns, fmt::memory_buffer& out) {
   switch (flag) {
     case 'e': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000) / 1'000'000, 3); break;
     case 'f': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000) / 1'000, 6); break;
@@ -431,11 +431,7 @@ void line_formatter::append_dynamic(char flag, const record& r, const site_info&
     case 'L': out.push_back(level_name(site.level)[0]); break;
     case 't': append_uint(out, r.gid); break;
     case 'P': append_uint(out, static_cast<std::uint64_t>(getpid())); break;
-    case 'n':
-      if (logger != nullptr) append(out, logger);
-      else if (!sc.logger.empty()) append(out, sc.logger);
-      else append(out, name_);
-      break;
+    case 'n': append(out, sc.logger.empty() ? std::string_view{name_} : sc.logger); break;
     case 's': append(out, sc.file); break;
     case 'g': append(out, sc.path); break;
     case '#': append_uint(out, site.line); break;
@@ -444,8 +440,7 @@ void line_formatter::append_dynamic(char flag, const record& r, const site_info&
   }
 }
 
-line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, const char* logger_override,
-                                              fmt::memory_buffer& out) {
+line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out) {
   const site_info* site;
   std::uint32_t nomem_bytes = 0;
   if (r.meta == &nomem_meta) {
@@ -487,7 +482,7 @@ line_formatter::result line_formatter::format(const record& r, std::int64_t wall
       }
       res.msg_end = out.size();
     } else {
-      append_dynamic(t.flag, r, *site, sc, wall_ns, logger_override, out);
+      append_dynamic(t.flag, r, *site, sc, wall_ns, out);
     }
   }
   out.push_back('\n');

@@ -61,7 +61,7 @@ class line_formatter {
     bool format_ok;
   };
   // Appends one whole line ("...\n") for record `r` to `out`.
-  result format(const record& r, std::int64_t wall_ns, const char* logger_override, fmt::memory_buffer& out);
+  result format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out);
 
   const std::string& logger_name() const noexcept { return name_; }
 
@@ -72,7 +72,7 @@ class line_formatter {
   };
   void refresh_date(std::int64_t sec);
   void append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc, std::int64_t wall_ns,
-                      const char* logger, fmt::memory_buffer& out);
+                      fmt::memory_buffer& out);
   std::string_view date_field(char flag) const;
 
   std::vector<token> tokens_;

@@ -87,9 +87,9 @@ void writer::deliver(sink_state& st, const log_line& line) {
   st.backlog.push_back(std::move(o));
 }
 
-void writer::write(const record& r, std::int64_t wall_ns, const char* logger_override) {
+void writer::write(const record& r, std::int64_t wall_ns) {
   buf_.clear();
-  auto res = fmt_.format(r, wall_ns, logger_override, buf_);
+  auto res = fmt_.format(r, wall_ns, buf_);
   if (!res.format_ok) shared().format_errors.fetch_add(1, std::memory_order_relaxed);
   const site_info* site = r.meta->site;
   if (r.meta == &nomem_meta) {
@@ -105,9 +105,7 @@ void writer::write(const record& r, std::int64_t wall_ns, const char* logger_ove
                 sc.file,
                 site->line,
                 sc.function,
-                logger_override != nullptr ? std::string_view{logger_override}
-                : !sc.logger.empty()       ? sc.logger
-                                           : std::string_view{fmt_.logger_name()}};
+                sc.logger.empty() ? std::string_view{fmt_.logger_name()} : sc.logger};
   for (sink_state& st : sinks_) deliver(st, line);
   shared().written.fetch_add(1, std::memory_order_relaxed);
   if (site->level >= flush_on_) flush_all();

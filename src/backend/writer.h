@@ -27,7 +27,7 @@ class writer {
 
   // Formats r (wall-clock time `wall_ns`) and writes it to every sink; flushes after a record at
   // or above flush_on.
-  void write(const record& r, std::int64_t wall_ns, const char* logger_override = nullptr);
+  void write(const record& r, std::int64_t wall_ns);
   // Flushes every sink (retrying failing ones now).
   void flush_all();
   // Idle work: flush sinks written since the last flush, retry failing ones when due.

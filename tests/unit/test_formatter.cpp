@@ -125,7 +125,7 @@ TEST_CASE("the default pattern lays out the Go service prefix", "[formatter]") {
   // 2026-02-24 16:25:32.320 UTC
   std::int64_t ns = 1771950332LL * 1'000'000'000 + 320'123'456;
   fmt::memory_buffer out;
-  auto res = lf.format(r, ns, nullptr, out);
+  auto res = lf.format(r, ns, out);
   std::string line(out.data(), out.size());
   CHECK(line == "[0224/162532.320:INFO:gid-4711:main.cpp:50] GameRoom Startup->\n");
   CHECK(line.substr(res.msg_begin, res.msg_end - res.msg_begin) == "GameRoom Startup->");
@@ -142,12 +142,15 @@ TEST_CASE("pattern flags: ISO 8601, micro and nanoseconds, names, function, path
   encode_args<&s>(r, 1);
   std::int64_t ns = 1771950332LL * 1'000'000'000 + 320'123'456;
   fmt::memory_buffer out;
-  lf.format(r, ns, nullptr, out);
+  lf.format(r, ns, out);
   CHECK(std::string(out.data(), out.size()) ==
         "2026-02-24T16:25:32.320123+0000 320123456 W WARN svc a/b/c.cpp:7 handler % m1\n");
+  static constinit site_info named{gidlog::level::warn, 7, "c.cpp", "c.cpp", "handler", "other", "m"};
+  record r2{};
+  encode_args<&named>(r2);
   out.clear();
-  lf.format(r, ns, "other", out);
-  CHECK(std::string(out.data(), out.size()).find(" WARN other ") != std::string::npos);
+  lf.format(r2, ns, out);
+  CHECK(std::string(out.data(), out.size()).find(" WARN other ") != std::string::npos);  // the site's logger name
 }
 
 TEST_CASE("an unknown pattern flag is rejected naming the field", "[formatter]") {
@@ -165,6 +168,6 @@ TEST_CASE("escape_newlines keeps one record on one line without losing bytes", "
   record r{};
   encode_args<&s>(r, std::string_view("a\nb\rc\x01\xff"));
   fmt::memory_buffer out;
-  lf.format(r, 0, nullptr, out);
+  lf.format(r, 0, out);
   CHECK(std::string(out.data(), out.size()) == "a\\nb\\rc\x01\xff\n");
 }
