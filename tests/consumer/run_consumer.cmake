@@ -1,3 +1,5 @@
+# Builds tests/consumer/app against gidlog (installed package, or add_subdirectory with MODE=subdir),
+# runs it and checks the line it logged.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 function(run)
@@ -7,10 +9,15 @@ function(run)
   endif()
   set(last_out "${out}" PARENT_SCOPE)
 endfunction()
-run(${CMAKE_COMMAND} --install ${GIDLOG_BUILD_DIR} --prefix ${prefix})
-run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${prefix}
-    -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+if(MODE STREQUAL "subdir")
+  run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DGIDLOG_SOURCE_DIR=${GIDLOG_SOURCE_DIR}
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
+else()
+  run(${CMAKE_COMMAND} --install ${GIDLOG_BUILD_DIR} --prefix ${prefix})
+  run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${prefix}
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
+endif()
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build -j2)
 run(${WORK_DIR}/build/consumer_app ${WORK_DIR}/consumer.log)
 file(READ ${WORK_DIR}/consumer.log log)
 if(NOT log MATCHES "^\\[[0-9][0-9][0-9][0-9]/[0-9][0-9][0-9][0-9][0-9][0-9]\\.[0-9][0-9][0-9]:INFO:gid-[0-9]+:main\\.cpp:[0-9]+\\] consumer says 42\n$")
