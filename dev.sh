@@ -73,7 +73,7 @@ case "$cmd" in
     build release
     cd build/release
     for b in bench/bm_*; do [ -x "$b" ] && "$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; done
-    [ -x bench/latency ] && bench/latency
+    [ -x bench/latency ] && bench/latency --records 200000
     [ -x bench/throughput ] && bench/throughput
     ;;
   *)
