@@ -29,8 +29,8 @@ constinit site_info drop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "backe
                               "gidlog: {} records dropped"};
 
 struct backend_state {
-  explicit backend_state(const options& opt, record_queue* queue)
-      : wr(std::make_unique<writer>(opt)), q(queue), sleep(opt.backend_sleep) {}
+  backend_state(std::unique_ptr<writer> w, const options& opt, record_queue* queue)
+      : wr(std::move(w)), q(queue), sleep(opt.backend_sleep) {}
   std::unique_ptr<writer> wr;
   record_queue* q;
   std::chrono::microseconds sleep;
@@ -205,8 +205,8 @@ void run(backend_state& b) {
 
 }  // namespace
 
-void backend_start(const options& opt, record_queue* q) {
-  auto* b = new backend_state(opt, q);
+void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q) {
+  auto* b = new backend_state(std::move(w), opt, q);
   if (g_backend != nullptr && !g_forked_child) delete g_backend;  // its thread was joined by stop()
   g_backend = b;
   g_forked_child = false;

@@ -1,6 +1,7 @@
 #pragma once
 // The backend thread's life: started by gidlog::start(), drained and joined by stop().
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include <gidlog/options.h>
@@ -11,9 +12,10 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
-// Builds the writer (pattern, sinks) and starts "gidlog-backend" on `q`. Throws on invalid
-// options before starting anything.
-void backend_start(const options& opt, record_queue* q);
+class writer;
+
+// Starts "gidlog-backend" on `q`, writing through `w` (built by start(), which validated it).
+void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q);
 // After g_gen was set to 0 and every producer could see it: drains, flushes, joins.
 void backend_stop() noexcept;
 // Flushes the current (or last) writer's sinks under the writer lock.

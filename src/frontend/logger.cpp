@@ -19,7 +19,7 @@
 #include <gidlog/gidlog.h>
 
 #include "backend/backend.h"
-#include "backend/formatter.h"
+#include "backend/writer.h"
 #include "frontend/shared.h"
 
 namespace gidlog {
@@ -123,7 +123,6 @@ options validated(const options& in) {
   if (opt.backend_sleep.count() < 0 || opt.backend_sleep > std::chrono::milliseconds(100))
     invalid("backend_sleep", "must be between 0 and 100 ms");
   if (opt.pattern.empty()) invalid("pattern", "must not be empty");
-  line_formatter check(opt);  // throws naming options::pattern
   if (opt.sinks.empty()) opt.sinks.push_back(console_sink());
   for (std::size_t i = 0; i < opt.sinks.size(); ++i) {
     if (!opt.sinks[i]) invalid(fmt::format("sinks[{}]", i), "is null");
@@ -139,6 +138,7 @@ void start(const options& in) {
   options opt = validated(in);
   std::lock_guard<std::mutex> lock(control_mutex());
   if (g_gen.load(std::memory_order_relaxed) != 0) throw std::logic_error("gidlog::start: already running");
+  auto w = std::make_unique<writer>(opt);  // compiles the pattern: throws naming options::pattern
   for (std::size_t i = 0; i < opt.sinks.size(); ++i) {
     try {
       opt.sinks[i]->open();
@@ -159,7 +159,7 @@ void start(const options& in) {
   }
   s.policy = opt.queue_policy;
   s.grow_max_records = opt.grow_max_bytes / sizeof(record);
-  backend_start(opt, q);
+  backend_start(std::move(w), opt, q);
   g_level.store(static_cast<std::uint8_t>(opt.level), std::memory_order_relaxed);
   if (++g_last_gen == 0) ++g_last_gen;
   g_gen.store(g_last_gen, std::memory_order_release);
