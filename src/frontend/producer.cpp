@@ -113,7 +113,8 @@ void backoff(unsigned& round) noexcept {
   }
 }
 
-void enqueue_slow(producer& p, record& r, bool must_keep) noexcept {
+// Out of line and cold: keeps enqueue()'s fast path free of this function's register spills.
+[[gnu::noinline, gnu::cold]] void enqueue_slow(producer& p, record& r, bool must_keep) noexcept {
   shared_state& s = shared();
   auto* q = static_cast<record_queue*>(p.queue);
   auto& tok = *static_cast<token_t*>(p.token);
