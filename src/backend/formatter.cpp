@@ -454,7 +454,7 @@ line_formatter::result line_formatter::format(const record& r, std::int64_t wall
   std::int64_t sec = wall_ns / 1'000'000'000;
   if (sec != cached_sec_) refresh_date(sec);
 
-  result res{0, 0, true};
+  result res{site, 0, 0, true};
   for (const token& t : pieces_) {
     if (t.flag == 0) {
       append(out, t.text);

@@ -57,6 +57,7 @@ class line_formatter {
   explicit line_formatter(const options& opt);
 
   struct result {
+    const site_info* site;           // the record's call site (for a nomem record, from its payload)
     std::size_t msg_begin, msg_end;  // the message within `out`
     bool format_ok;
   };

@@ -91,11 +91,8 @@ void writer::write(const record& r, std::int64_t wall_ns) {
   buf_.clear();
   auto res = fmt_.format(r, wall_ns, buf_);
   if (!res.format_ok) shared().format_errors.fetch_add(1, std::memory_order_relaxed);
-  const site_info* site = r.meta->site;
-  if (r.meta == &nomem_meta) {
-    std::memcpy(&site, r.payload.bytes + 4, sizeof site);
-    shared().nomem.fetch_add(1, std::memory_order_relaxed);
-  }
+  if (r.meta == &nomem_meta) shared().nomem.fetch_add(1, std::memory_order_relaxed);
+  const site_info* site = res.site;
   const site_cache& sc = cache_of(*site);
   log_line line{site->level,
                 r.gid,

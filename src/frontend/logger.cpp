@@ -51,14 +51,7 @@ void encode_format_failure(record& r, const record_meta* meta, const char* what)
     std::memcpy(buf + n, "...]", 4);
     n += 4;
   }
-  std::string_view msg(buf, n);
-  unsigned char* out = reserve_payload(r, msg.size());
-  if (out == nullptr) {
-    make_nomem(r, msg.size(), meta->site);
-    return;
-  }
-  r.meta = meta;
-  std::memcpy(out, msg.data(), msg.size());
+  encode_text(r, meta, {buf, n});
 }
 
 [[noreturn]] void fatal_abort() noexcept {
@@ -193,10 +186,7 @@ void flush() noexcept {
   flush_request* ptr = &req;
   r.size = sizeof ptr;
   std::memcpy(r.payload.bytes, &ptr, sizeof ptr);
-  p->in_flight.store(r.ts, std::memory_order_relaxed);
-  enqueue(*p, r);
-  p->last_ts = r.ts;
-  p->in_flight.store(not_in_flight, std::memory_order_release);
+  submit(*p, r);
   while (req.done.load(std::memory_order_acquire) == 0) req.done.wait(0, std::memory_order_acquire);
 }
 

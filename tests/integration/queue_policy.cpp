@@ -19,15 +19,22 @@ void wait_until_backend_in_sink(gidlog_test::test_sink& sink) {
   while (sink.attempts() == 0) std::this_thread::yield();
 }
 
-}  // namespace
-
-TEST_CASE("drop: lines written plus drops reported equal records logged", "[logger][policy]") {
+// Starts the logger on a fresh test_sink with a small queue under `policy`.
+std::shared_ptr<gidlog_test::test_sink> start_small(std::size_t capacity, gidlog::queue_policy policy) {
   auto sink = std::make_shared<gidlog_test::test_sink>();
   gidlog::options opt;
   opt.sinks = {sink};
-  opt.queue_capacity = 64;
-  opt.queue_policy = gidlog::queue_policy::drop;
+  opt.queue_capacity = capacity;
+  opt.queue_policy = policy;
+  opt.grow_max_bytes = 64 << 20;  // read only under grow
   gidlog::start(opt);
+  return sink;
+}
+
+}  // namespace
+
+TEST_CASE("drop: lines written plus drops reported equal records logged", "[logger][policy]") {
+  auto sink = start_small(64, gidlog::queue_policy::drop);
   sink->stall();
   LOG_INFO("first");
   wait_until_backend_in_sink(*sink);
@@ -61,11 +68,7 @@ TEST_CASE("drop: lines written plus drops reported equal records logged", "[logg
 }
 
 TEST_CASE("block: a stalled sink stalls the caller, and nothing is lost", "[logger][policy]") {
-  auto sink = std::make_shared<gidlog_test::test_sink>();
-  gidlog::options opt;
-  opt.sinks = {sink};
-  opt.queue_capacity = 64;
-  gidlog::start(opt);
+  auto sink = start_small(64, gidlog::queue_policy::block);
   auto dropped_before = gidlog::get_counters().dropped;
   sink->stall();
   std::thread producer([] {
@@ -82,13 +85,7 @@ TEST_CASE("block: a stalled sink stalls the caller, and nothing is lost", "[logg
 }
 
 TEST_CASE("grow: the queue grows past its capacity, and nothing is lost", "[logger][policy]") {
-  auto sink = std::make_shared<gidlog_test::test_sink>();
-  gidlog::options opt;
-  opt.sinks = {sink};
-  opt.queue_capacity = 64;
-  opt.queue_policy = gidlog::queue_policy::grow;
-  opt.grow_max_bytes = 64 << 20;
-  gidlog::start(opt);
+  auto sink = start_small(64, gidlog::queue_policy::grow);
   sink->stall();
   LOG_INFO("first");
   wait_until_backend_in_sink(*sink);
@@ -103,11 +100,7 @@ TEST_CASE("grow: the queue grows past its capacity, and nothing is lost", "[logg
 TEST_CASE("block: threads that find every block held by another thread still get through", "[logger][policy]") {
   // moodycamel leaves a block with the token that first took it. One thread fills the whole
   // preallocated queue and stays alive; 64 later threads must not wait forever for a block.
-  auto sink = std::make_shared<gidlog_test::test_sink>();
-  gidlog::options opt;
-  opt.sinks = {sink};
-  opt.queue_capacity = 1024;
-  gidlog::start(opt);
+  auto sink = start_small(1024, gidlog::queue_policy::block);
   std::latch hog_done(1), others_done(1);
   std::thread hog([&] {
     for (int i = 0; i < 50000; ++i) LOG_INFO("hog {}", i);

@@ -15,30 +15,38 @@
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// Counts jobs running at once and the most ever seen; a job calls run() as its body.
+struct concurrency_probe {
+  std::atomic<int> now{0}, peak{0}, done{0};
+  void run() {
+    const int n = now.fetch_add(1) + 1;
+    int p = peak.load();
+    while (n > p && !peak.compare_exchange_weak(p, n)) {
+    }
+    std::this_thread::yield();
+    now.fetch_sub(1);
+    done.fetch_add(1);
+  }
+};
+
+}  // namespace
+
 TEST_CASE("limiter: a limit of 3 never runs more than 3 jobs at once across 200 go calls from 8 threads", "[limiter]") {
   gidlog::limiter lim("three", 3);
-  std::atomic<int> now{0}, peak{0}, done{0};
+  concurrency_probe probe;
   std::vector<std::thread> callers;
   for (int t = 0; t < 8; ++t) {
     callers.emplace_back([&, t] {
-      for (int i = t; i < 200; i += 8) {
-        lim.go([&] {
-          const int n = now.fetch_add(1) + 1;
-          int p = peak.load();
-          while (n > p && !peak.compare_exchange_weak(p, n)) {
-          }
-          std::this_thread::yield();
-          now.fetch_sub(1);
-          done.fetch_add(1);
-        });
-      }
+      for (int i = t; i < 200; i += 8) lim.go([&] { probe.run(); });
     });
   }
   for (auto& c : callers) c.join();
   lim.wait();
-  CHECK(done == 200);
-  CHECK(peak <= 3);
-  CHECK(peak >= 1);
+  CHECK(probe.done == 200);
+  CHECK(probe.peak <= 3);
+  CHECK(probe.peak >= 1);
   CHECK(lim.in_flight() == 0);
   CHECK(lim.waiting() == 0);
 }
@@ -128,22 +136,16 @@ TEST_CASE("limiter: set_limit admits waiters at once", "[limiter]") {
 TEST_CASE("limiter: can run its jobs on a worker_pool", "[limiter]") {
   gidlog::worker_pool pool("lim-pool", 4);
   gidlog::limiter lim("on-pool", 2, {.pool = &pool});
-  std::atomic<int> now{0}, peak{0}, done{0};
+  concurrency_probe probe;
   for (int i = 0; i < 100; ++i) {
     lim.go([&] {
-      const int n = now.fetch_add(1) + 1;
-      int p = peak.load();
-      while (n > p && !peak.compare_exchange_weak(p, n)) {
-      }
-      std::this_thread::yield();
-      now.fetch_sub(1);
-      done.fetch_add(1);
-      if (done.load() % 10 == 0) throw std::runtime_error("every tenth");
+      probe.run();
+      if (probe.done.load() % 10 == 0) throw std::runtime_error("every tenth");
     });
   }
   lim.wait();
-  CHECK(done == 100);
-  CHECK(peak <= 2);
+  CHECK(probe.done == 100);
+  CHECK(probe.peak <= 2);
   CHECK(lim.in_flight() == 0);
   CHECK(pool.stats().failed == 0);  // the limiter caught them
 }

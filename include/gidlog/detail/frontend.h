@@ -66,6 +66,14 @@ void write_sync(record& r) noexcept;
 // LOG_FATAL: flush, then abort.
 [[noreturn]] void fatal_abort() noexcept;
 
+// Enqueues r for a producer attached with in_flight published, then leaves flight.
+inline void submit(producer& p, record& r) noexcept {
+  p.in_flight.store(r.ts, std::memory_order_relaxed);  // lets the watermark pass while we wait
+  enqueue(p, r);
+  p.last_ts = r.ts;
+  p.in_flight.store(not_in_flight, std::memory_order_release);
+}
+
 template <class T>
 void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes) {
   alignas(T) unsigned char storage[sizeof(T)];
@@ -118,10 +126,7 @@ void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
     preformat<Site>(r, f, args...);
   }
   if (p != nullptr) [[likely]] {
-    p->in_flight.store(r.ts, std::memory_order_relaxed);
-    enqueue(*p, r);
-    p->last_ts = r.ts;
-    p->in_flight.store(not_in_flight, std::memory_order_release);
+    submit(*p, r);
   } else {
     write_sync(r);
   }

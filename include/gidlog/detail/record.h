@@ -239,16 +239,20 @@ void encode_args(record& r, const A&... args) noexcept {
   ((out = encode_one(out, args)), ...);
 }
 
-// The preformatted form: one string, the whole message.
-template <const site_info* Site>
-void encode_message(record& r, std::string_view msg) noexcept {
+// A preformatted record: the whole message as one string, under `meta` (a preformatted meta).
+inline void encode_text(record& r, const record_meta* meta, std::string_view msg) noexcept {
   unsigned char* out = msg.size() > UINT32_MAX ? nullptr : reserve_payload(r, msg.size());
   if (out == nullptr && !msg.empty()) [[unlikely]] {
-    make_nomem(r, msg.size(), Site);
+    make_nomem(r, msg.size(), meta->site);
     return;
   }
-  r.meta = &preformatted_meta_v<Site>;
+  r.meta = meta;
   if (!msg.empty()) std::memcpy(out, msg.data(), msg.size());
+}
+
+template <const site_info* Site>
+void encode_message(record& r, std::string_view msg) noexcept {
+  encode_text(r, &preformatted_meta_v<Site>, msg);
 }
 
 }  // namespace detail
