@@ -7,7 +7,7 @@
 #include <string>
 #include <thread>
 
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 #if defined(__x86_64__)
 #include <x86intrin.h>
 #endif

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include <gidlog/gid.h>
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 
 #include "backend/clock.h"
 #include "backend/writer.h"
@@ -136,7 +136,7 @@ void run(backend_state& b) {
   std::vector<record> pending;
   pending.reserve(16384);
   std::size_t head = 0;
-  std::vector<record> batch(4096);
+  std::vector<queued_record> batch(4096);
 
   for (;;) {
     const bool stopping = b.stop.load(std::memory_order_acquire);

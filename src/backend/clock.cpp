@@ -2,7 +2,7 @@
 
 #include <time.h>
 
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 
 namespace gidlog {
 inline namespace v0 {

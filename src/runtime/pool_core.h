@@ -28,8 +28,7 @@
 #include <string>
 #include <thread>
 
-#include <concurrentqueue/concurrentqueue.h>  // lightweightsemaphore.h needs its macros
-#include <concurrentqueue/lightweightsemaphore.h>
+#include "core/concurrent_queue.h"
 
 #include <gidlog/runtime/worker_pool.h>
 

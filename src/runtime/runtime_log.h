@@ -9,7 +9,7 @@
 #include <string>
 
 #include <gidlog/gidlog.h>
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 #include <gidlog/runtime/runtime_log.h>
 
 namespace gidlog {

@@ -1,4 +1,4 @@
-// arch/<cpu>/gidlog_cpu.h: the thread pointer and the cycle counter.
+// arch/<cpu>/gidlog/arch/cpu.h: the thread pointer and the cycle counter.
 #include <pthread.h>
 #include <time.h>
 
@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 
 namespace arch = gidlog::arch;
 

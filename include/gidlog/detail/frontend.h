@@ -16,7 +16,7 @@
 
 #include <gidlog/detail/record.h>
 #include <gidlog/gid.h>
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 
 namespace gidlog {
 inline namespace v0 {
@@ -40,13 +40,20 @@ struct alignas(64) producer {
   producer* next = nullptr;                // registry list, push-only
 };
 
+// The three variables below are inline so the hot path reads them directly, and have default
+// visibility explicitly: a plugin or shared object compiled with -fvisibility=hidden would
+// otherwise keep private copies (and ignore set_level). With it, the dynamic linker binds every
+// module to the one copy of the executable or of libgidlog.so (tests/integration/hidden_plugin.cpp).
+#define GIDLOG_DETAIL_SHARED_STATE __attribute__((visibility("default")))
+
 // The run-time level: records below it are discarded on the caller.
-inline std::atomic<std::uint8_t> g_level{static_cast<std::uint8_t>(level::info)};
+GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint8_t> g_level{static_cast<std::uint8_t>(level::info)};
 // Logger generation: 0 while stopped (records go to the synchronous path), else the number of
 // the current start(); a thread's token is valid only for the generation it was made in.
-inline std::atomic<std::uint32_t> g_gen{0};
+GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_gen{0};
 // This thread's producer; initial-exec TLS so the hot path reads it with one %fs-relative load.
-__attribute__((tls_model("initial-exec"))) inline thread_local producer* tl_producer = nullptr;
+GIDLOG_DETAIL_SHARED_STATE __attribute__((tls_model("initial-exec"))) inline thread_local producer* tl_producer =
+    nullptr;
 
 // Levels below GIDLOG_ACTIVE_LEVEL are compiled out.
 constexpr bool compiled_in(level l) noexcept { return static_cast<int>(l) - GIDLOG_ACTIVE_LEVEL >= 0; }

@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <gidlog_cpu.h>
+#include <gidlog/arch/cpu.h>
 
 namespace gidlog {
 inline namespace v0 {
