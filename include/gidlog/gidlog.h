@@ -54,8 +54,16 @@ struct counters {
   std::uint64_t sink_errors;    // failed sink write()/flush() calls (each retried)
   std::uint64_t format_errors;  // records whose formatting threw (written with the reason)
   std::uint64_t nomem;          // records whose argument spill could not be allocated
+  std::uint64_t unwritten;      // records stop() or a crash drain gave up on (a stalled sink)
+  std::uint64_t sink_dropped;   // lines a failing sink lost past options::sink_backlog_bytes
+  std::uint64_t reentrant;      // records logged from a signal handler that interrupted a LOG_*
+                                // call on the same thread: dropped, never mixed or deadlocked
 };
 counters get_counters() noexcept;
+
+// Asks every file sink to reopen its path now (after logrotate moved the file away, or a
+// directory was recreated). Async-signal-safe: may be called from a SIGHUP handler.
+void reopen() noexcept;
 
 }  // namespace v0
 }  // namespace gidlog

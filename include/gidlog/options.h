@@ -2,6 +2,7 @@
 // gidlog::options: every run-time setting, with its default. gidlog::start() validates them on
 // the caller's thread and throws std::invalid_argument naming the field.
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -70,6 +71,40 @@ struct options {
   // Called on the backend thread for errors of sinks and formatting, already rate-limited.
   // Default: a line on stderr starting "gidlog: ".
   std::function<void(std::string_view)> error_handler;
+
+  // ---- crashes, exit and broken sinks -------------------------------------------------------
+
+  // Install the crash handler at start() (removed by stop()): on a fatal signal from
+  // `crash_signals`, an uncaught exception (std::terminate) or quick_exit(), write one FATAL
+  // record (signal, code, address, gid, thread name, backtrace), drain every record already
+  // queued to every sink within `crash_drain_timeout`, then restore the previous handler and
+  // re-raise, so the exit status, core dumps and an earlier handler (a sanitizer, a crash
+  // reporter) stay as they were. See README "Nothing is lost".
+  bool crash_handler = true;
+
+  // Signals the crash handler takes. Default: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT. Add
+  // SIGTERM and SIGINT to drain the log when the process is told to terminate.
+  std::vector<int> crash_signals = default_crash_signals();
+
+  // The most time a crash may spend writing what is queued before the process dies anyway, so a
+  // wedged sink cannot keep a dead process alive. Between 1 ms and 10 min.
+  std::chrono::milliseconds crash_drain_timeout{2000};
+
+  // The most time stop() (which also runs at exit) waits for the backend to write what is queued.
+  // When it runs out, stop() gives up, says on stderr how many records could not be written and
+  // counts them in get_counters().unwritten. 0: wait as long as it takes.
+  std::chrono::milliseconds stop_timeout{5000};
+
+  // Bytes a failing sink may keep for its retries. Past it, the oldest kept lines are dropped and
+  // counted; when the sink recovers, a line says how many it lost. At least 4096.
+  std::size_t sink_backlog_bytes = std::size_t{64} << 20;
+
+  // How often file sinks check that their path still names the file they write (it was deleted,
+  // or moved away by logrotate) and reopen it, creating the directory entry again. 0: never;
+  // gidlog::reopen() asks for it at once (e.g. from a SIGHUP handler or logrotate's postrotate).
+  std::chrono::milliseconds reopen_check{1000};
+
+  static std::vector<int> default_crash_signals() { return {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}; }
 };
 
 }  // namespace v0

@@ -53,6 +53,12 @@ class sink {
   // In a fork() child, before the child writes anything: forget bytes buffered but not yet
   // written, because the parent writes them. Must not allocate or lock.
   virtual void after_fork_child() noexcept {}
+
+  // Called on the backend thread every options::reopen_check and after gidlog::reopen():
+  // a sink writing to a path checks that the path still names its file and reopens it if not.
+  // `forced`: gidlog::reopen() asked, reopen even if the path looks unchanged. May throw:
+  // reported like write().
+  virtual void reopen(bool forced) { (void)forced; }
 };
 
 using sink_ptr = std::shared_ptr<sink>;

@@ -220,7 +220,7 @@ void backend_stop() noexcept {
   if (b->thread.joinable()) b->thread.join();
 }
 
-void backend_flush_sync() noexcept {
+void flush_sync() noexcept {
   std::lock_guard<std::mutex> lock(writer_mutex());
   try {
     if (g_backend != nullptr) g_backend->wr->flush_all();

@@ -6,7 +6,7 @@
 
 #include <gidlog/options.h>
 
-#include "frontend/shared.h"
+#include "core/shared.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -18,17 +18,12 @@ class writer;
 void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q);
 // After g_gen was set to 0 and every producer could see it: drains, flushes, joins.
 void backend_stop() noexcept;
-// Flushes the current (or last) writer's sinks under the writer lock.
-void backend_flush_sync() noexcept;
 // Called in a fork() child: the backend thread does not exist there.
 void backend_forget_after_fork() noexcept;
 // The writer lock: held by the backend while it writes a batch, by the synchronous paths, and
 // across fork() so a child never inherits a half-written sink.
 std::mutex& writer_mutex() noexcept;
 
-struct flush_request {
-  std::atomic<std::uint32_t> done{0};
-};
 
 }  // namespace detail
 }  // namespace v0

@@ -10,7 +10,7 @@
 #include <fmt/args.h>
 #include <fmt/compile.h>
 
-#include "frontend/shared.h"
+#include "core/shared.h"
 
 namespace gidlog {
 inline namespace v0 {

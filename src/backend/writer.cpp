@@ -4,7 +4,7 @@
 #include <exception>
 
 #include "backend/clock.h"
-#include "frontend/shared.h"
+#include "core/shared.h"
 
 namespace gidlog {
 inline namespace v0 {

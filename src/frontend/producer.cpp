@@ -5,7 +5,7 @@
 #include <new>
 #include <thread>
 
-#include "frontend/shared.h"
+#include "core/shared.h"
 
 namespace gidlog {
 inline namespace v0 {

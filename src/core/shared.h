@@ -1,6 +1,8 @@
 #pragma once
-// State shared by the caller side and the backend: the queue and the producer registry.
-// Only src/ includes this (moodycamel stays out of the public headers).
+// State shared by the caller side and the backend: the queue, the producer registry, the
+// counters, and the few backend entry points the caller side may reach (the synchronous paths).
+// Only src/ includes this (moodycamel stays out of the public headers). frontend/ and backend/
+// both include core/, never each other.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +82,12 @@ struct shared_state {
   std::atomic<std::uint64_t> sink_errors{0};
   std::atomic<std::uint64_t> format_errors{0};
   std::atomic<std::uint64_t> nomem{0};
+  std::atomic<std::uint64_t> unwritten{0};
+  std::atomic<std::uint64_t> sink_dropped{0};
+  std::atomic<std::uint64_t> reentrant{0};
+
+  // Set by gidlog::reopen() (async-signal-safe); the backend asks every sink to reopen.
+  std::atomic<bool> reopen_requested{false};
 };
 
 // The one instance: constant-initialised and trivially destructible, so threads may log during
@@ -89,6 +97,15 @@ inline shared_state& shared() noexcept { return g_shared; }
 
 // Sum of every producer's drop counter.
 std::uint64_t total_dropped() noexcept;
+
+// A flush() in the queue: the backend flushes every sink, then sets `done` and wakes the caller.
+struct flush_request {
+  std::atomic<std::uint32_t> done{0};
+};
+
+// Implemented by the backend (src/backend/backend.cpp), called on the caller's thread while the
+// logger is not running: flushes the current or last sinks under the writer lock.
+void flush_sync() noexcept;
 
 }  // namespace detail
 }  // namespace v0
