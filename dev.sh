@@ -1,26 +1,64 @@
 #!/usr/bin/env bash
 # gidlog developer entry point.
-#   ./dev.sh demo    install what is missing, build, run the example service
-#   ./dev.sh test    install what is missing, build, run every test through ctest
-#   ./dev.sh bench   release build, then the benchmark tables of the README
+#   ./dev.sh demo          install what the demo needs, build, run the examples
+#   ./dev.sh test          install what the tests need, run every test through ctest
+#                          (release, ThreadSanitizer, ASan + UBSan, aarch64 under qemu)
+#   ./dev.sh test-aarch64  the whole aarch64 suite under qemu (./dev.sh test runs a subset)
+#   ./dev.sh bench         release build, then the benchmark tables of the README
+#   ./dev.sh fresh         as root: the two commands above in a new minimal Debian 12 root
 set -euo pipefail
 cd "$(dirname "$0")"
 
 JOBS=${JOBS:-$(nproc)}
-PACKAGES=(g++ clang cmake make libfmt-dev libconcurrentqueue-dev catch2 libbenchmark-dev
-          libspdlog-dev g++-aarch64-linux-gnu qemu-user)
 
-install_deps() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+# What each command installs with apt-get when it is missing (Debian 12 package names). Each list
+# is exactly what that command's presets use; `fresh` checks them on a machine that has nothing.
+DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev)
+TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
+               clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
+               g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
+               libfmt-dev:arm64)                         # fmt for the aarch64 build (multiarch)
+BENCH_PACKAGES=("${DEMO_PACKAGES[@]}" libbenchmark-dev libspdlog-dev)
+FRESH_PACKAGES=(debootstrap git)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_deps() {  # install_deps PACKAGE... : apt-get install the ones not installed
+  local missing=() p
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "dev.sh: enabling the arm64 architecture for multiarch packages (dpkg --add-architecture arm64)"
+    as_root dpkg --add-architecture arm64
+  fi
   echo "dev.sh: installing ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+die() { echo "dev.sh: $*" >&2; exit 1; }
+
+# Fails early, naming the package, when a tool `test` needs is absent (instead of a CMake error
+# deep inside a try-compile, or a sanitizer report with unreadable stacks).
+check_test_tools() {
+  local tool pkg
+  for tool in g++:g++ clang++:clang cmake:cmake ctest:cmake pkg-config:pkg-config readelf:binutils \
+              llvm-symbolizer-14:llvm-14 aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user; do
+    pkg=${tool#*:}; tool=${tool%%:*}
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: apt-get install $pkg"
+  done
+  local probe
+  probe=$(mktemp -d)
+  echo 'int main() { return 0; }' > "$probe/t.cpp"
+  clang++ -fsanitize=thread "$probe/t.cpp" -o "$probe/t" 2>"$probe/err" ||
+    { cat "$probe/err" >&2; rm -rf "$probe"; die "clang++ cannot link -fsanitize=thread: apt-get install libclang-rt-14-dev"; }
+  g++ -fsanitize=address,undefined "$probe/t.cpp" -o "$probe/t" 2>"$probe/err" ||
+    { cat "$probe/err" >&2; rm -rf "$probe"; die "g++ cannot link -fsanitize=address,undefined (libasan8, libubsan1 come with g++-12)"; }
+  rm -rf "$probe"
+  [ -f /usr/lib/aarch64-linux-gnu/cmake/fmt/fmt-config.cmake ] ||
+    die "fmt for arm64 is missing: dpkg --add-architecture arm64 && apt-get update && apt-get install libfmt-dev:arm64"
 }
 
 build() {  # build PRESET [targets...]
@@ -36,48 +74,59 @@ build() {  # build PRESET [targets...]
 cmd=${1:-help}
 case "$cmd" in
   demo)
-    install_deps
-    build release service quick_start
-    cd build/release
+    install_deps "${DEMO_PACKAGES[@]}"
+    build demo
+    cd build/demo
     echo "== examples/quick_start.cpp =="
     ./examples/quick_start
-    if [ -x ./examples/service ]; then
-      echo; echo "== examples/service.cpp =="
-      ./examples/service
-    fi
+    echo; echo "== examples/service.cpp =="
+    ./examples/service
     ;;
   test)
-    install_deps
+    install_deps "${TEST_PACKAGES[@]}"
+    check_test_tools
     start=$(date +%s)
+    symbolizer=$(command -v llvm-symbolizer-14)
     echo "== release build: unit, integration, consumer and benchmark smoke tests =="
     build release
     ctest --preset release -j"$JOBS"
     echo "== ThreadSanitizer build (clang) =="
     build tsan
     # die_after_fork=0: a fork test may start a thread in the child, which TSan cannot follow
-    # but the test checks by itself. tests/tsan.supp says why each suppression exists.
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 suppressions=$PWD/tests/tsan.supp" \
+    # but the test checks by itself. No suppressions: the queue's slot hand-off is annotated for
+    # TSan (src/frontend/shared.h), so a report means a real race even when stacks cannot be
+    # symbolized; the symbolizer is named only to make such a report readable.
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 external_symbolizer_path=$symbolizer" \
       ctest --preset tsan -j"$JOBS" -LE "consumer|bench"
     echo "== AddressSanitizer + UBSan build (g++) =="
     build asan
-    ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" \
+    ASAN_OPTIONS="detect_leaks=1 external_symbolizer_path=$symbolizer" UBSAN_OPTIONS="print_stacktrace=1" \
       ctest --preset asan -j"$JOBS" -LE "consumer|bench"
-    if [ -x tests/arch/run_aarch64.sh ]; then
-      echo "== aarch64 cross build, gid and arch tests under qemu =="
-      tests/arch/run_aarch64.sh
-    fi
+    echo "== libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-20} s each =="
+    tests/fuzz/run_fuzz.sh "${GIDLOG_FUZZ_SECONDS:-20}"
+    echo "== aarch64 cross build, under qemu: the arch, gid, time-order and float-path tests =="
+    tests/arch/run_aarch64.sh -L aarch64-smoke
     echo "dev.sh test: all passed in $(( $(date +%s) - start )) s"
     ;;
+  test-aarch64)
+    install_deps "${TEST_PACKAGES[@]}"
+    check_test_tools
+    tests/arch/run_aarch64.sh
+    ;;
   bench)
-    install_deps
+    install_deps "${BENCH_PACKAGES[@]}"
     build release
     cd build/release
     for b in bench/bm_*; do [ -x "$b" ] && "$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; done
     [ -x bench/latency ] && bench/latency --records 200000
     [ -x bench/throughput ] && bench/throughput
     ;;
+  fresh)
+    install_deps "${FRESH_PACKAGES[@]}"
+    tests/fresh/run_fresh.sh "${@:2}"
+    ;;
   *)
-    sed -n '2,6p' "$0"
+    sed -n '2,8p' "$0"
     exit 2
     ;;
 esac

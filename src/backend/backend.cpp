@@ -2,6 +2,8 @@
 #include "backend/backend.h"
 
 #include <pthread.h>
+#include <setjmp.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -15,6 +17,7 @@
 
 #include "backend/clock.h"
 #include "backend/writer.h"
+#include "sinks/sigpipe.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -29,19 +32,32 @@ constinit site_info drop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "backe
                               "gidlog: {} records dropped"};
 
 struct backend_state {
-  backend_state(std::unique_ptr<writer> w, const options& opt, record_queue* queue)
-      : wr(std::move(w)), q(queue), sleep(opt.backend_sleep) {}
+  backend_state(std::unique_ptr<writer> w, const options& opt, record_queue* queue, std::uint32_t generation)
+      : wr(std::move(w)), q(queue), sleep(opt.backend_sleep), gen(generation),
+        max_pending(std::max<std::size_t>(2 * opt.queue_capacity, 1 << 16)) {}
   std::unique_ptr<writer> wr;
   record_queue* q;
   std::chrono::microseconds sleep;
+  std::uint32_t gen;                // producers attached to this generation hold tokens into q
+  std::size_t max_pending;          // see run(): past it, records are written before the watermark
   tsc_clock clock;
   std::thread thread;
   std::atomic<bool> stop{false};
+  std::atomic<bool> finished{false};     // run() returned
+  std::atomic<std::uint64_t> backlog{0};  // records dequeued but not yet written (for stop's report)
+  std::atomic<pid_t> tid{0};
   std::uint64_t reported_drops = 0;
   std::int64_t last_wall = INT64_MIN;
+  // Records dequeued and not yet written: [head, size) is sorted by timestamp. Kept here, not in
+  // run()'s frame, so the crash handler can finish them when the backend itself crashes.
+  std::vector<record> pending;
+  std::size_t head = 0;
+  std::atomic<std::size_t> writing{SIZE_MAX};  // index in pending being written, for the crash drain
+  bool crash_taken = false;
+  void* alt_stack = nullptr;
 };
 
-backend_state* g_backend = nullptr;  // current or last; guarded by the control lock in logger.cpp
+backend_state* g_backend = nullptr;  // current or last; swapped under the writer lock
 bool g_forked_child = false;
 
 writer& stderr_writer() {
@@ -54,7 +70,7 @@ writer& stderr_writer() {
 }
 
 void free_payload(record& r) noexcept {
-  if (r.size > record::inline_capacity) std::free(r.payload.spill);
+  if (r.size > record::inline_capacity && r.meta != &nomem_meta) std::free(r.payload.spill);
 }
 
 // Merges the sorted runs of pending[from, end) (each producer's records arrive in order) into
@@ -95,7 +111,9 @@ void report_drops(backend_state& b, std::uint64_t ticks) {
 
 void write_record(backend_state& b, const record& r) {
   std::int64_t wall = b.clock.to_ns(r.ts);
-  if (wall < b.last_wall) wall = b.last_wall;  // recalibration never moves time backwards
+  // A recalibration may move the mapping back by a little: never print a record before the one
+  // above it. A clock step (NTP, settimeofday) is a jump of more than a second: printed as is.
+  if (wall < b.last_wall && b.last_wall - wall < 1'000'000'000) wall = b.last_wall;
   b.last_wall = wall;
   b.wr->write(r, wall);
 }
@@ -124,103 +142,177 @@ void write_one(backend_state& b, record& r) noexcept {
   }
 }
 
+// One pass over the producers of this generation: takes up to `per_producer` records from each
+// (their own FIFO), appends them to pending, and lowers `watermark` to what may still come:
+//  - a producer in flight may still enqueue a record as old as its stamp;
+//  - a producer that still had records left (it gave `per_producer`) may hold records as old as
+//    the last one taken from it.
+// So a backlog larger than one pass never lets a newer record of one thread out before an older
+// one of another. Returns the number of records taken.
+std::size_t take_pass(backend_state& b, std::vector<queued_record>& batch, std::size_t per_producer,
+                      std::uint64_t& watermark, bool& any_in_flight) {
+  std::size_t got = 0;
+  for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    std::uint64_t v = p->in_flight.load(std::memory_order_acquire);
+    if (v != not_in_flight) {
+      any_in_flight = true;
+      watermark = std::min(watermark, v);
+    }
+    if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
+    auto* tok = static_cast<moodycamel::ProducerToken*>(p->token);
+    std::size_t want = std::min(per_producer, batch.size());
+    std::size_t n = b.q->try_dequeue_bulk_from_producer(*tok, batch.data(), want);
+    if (n == 0) continue;
+    b.pending.insert(b.pending.end(), batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
+    if (n == want) watermark = std::min(watermark, batch[n - 1].ts);
+    got += n;
+  }
+  return got;
+}
+
+void write_range(backend_state& b, std::size_t end) {
+  for (std::size_t i = b.head; i < end; ++i) {
+    b.writing.store(i, std::memory_order_relaxed);
+    write_one(b, b.pending[i]);
+  }
+  b.writing.store(SIZE_MAX, std::memory_order_relaxed);
+  b.head = end;
+}
+
+void compact(backend_state& b) {
+  if (b.head == b.pending.size()) {
+    b.pending.clear();
+    b.head = 0;
+  } else if (b.head > 8192 && b.head > b.pending.size() / 2) {
+    b.pending.erase(b.pending.begin(), b.pending.begin() + static_cast<std::ptrdiff_t>(b.head));
+    b.head = 0;
+  }
+}
+
 void run(backend_state& b) {
   pthread_setname_np(pthread_self(), "gidlog-backend");
-  (void)gidlog::gid();  // any first-use check of this thread happens before we hold locks
+  tl_is_backend = true;
+  b.tid.store(static_cast<pid_t>(gidlog::gid()), std::memory_order_release);  // any first-use check happens before we hold locks
+  use_alt_stack(b.alt_stack);
+  block_sigpipe_on_this_thread();  // a reader gone from a pipe sink is an EPIPE error, not death
   b.clock.settle(2'000'000);
   b.reported_drops = total_dropped();
   // Records stay in `pending` until no producer can still enqueue an older one: 20 us covers a
   // store buffer draining; preemption is covered by the producers' in_flight stamps.
   const auto margin = static_cast<std::uint64_t>(20'000.0 / b.clock.ns_per_tick());
-  moodycamel::ConsumerToken ctok(*b.q);
-  std::vector<record> pending;
-  pending.reserve(16384);
-  std::size_t head = 0;
+  b.pending.reserve(16384);
   std::vector<queued_record> batch(4096);
+  crash_drain& crash = shared().crash;
 
   for (;;) {
     const bool stopping = b.stop.load(std::memory_order_acquire);
+    const bool crashing = crash.requested.load(std::memory_order_acquire) != 0 &&
+                          crash.done.load(std::memory_order_relaxed) == 0;
     std::atomic_thread_fence(std::memory_order_seq_cst);
     const std::uint64_t now = arch::cycles();
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    std::uint64_t watermark = now - margin;
+    // A crash writes everything there is: no margin, and in-flight stamps only until the deadline.
+    std::uint64_t watermark = crashing ? UINT64_MAX : now - margin;
     bool in_flight = false;
-    for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
-      std::uint64_t v = p->in_flight.load(std::memory_order_acquire);
-      if (v != not_in_flight) {
-        in_flight = true;
-        watermark = std::min(watermark, v);
-      }
-    }
 
+    const std::size_t before = b.pending.size();
     std::size_t got = 0;
-    const std::size_t before = pending.size();
-    while (got < 16384) {
-      std::size_t n = b.q->try_dequeue_bulk(ctok, batch.data(), batch.size());
-      if (n == 0) break;
-      pending.insert(pending.end(), batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
-      got += n;
+    if (before - b.head < b.max_pending) got = take_pass(b, batch, 2048, watermark, in_flight);
+    if (crashing && !b.crash_taken) {
+      b.crash_taken = true;
+      if (crash.rec.meta != nullptr) b.pending.push_back(crash.rec);
+      ++got;
     }
-    if (got != 0) merge_runs(pending, head < before ? head : before);
+    if (got != 0) merge_runs(b.pending, b.head < before ? b.head : before);
+    if (crashing && in_flight && monotonic_ns() > crash.deadline_ns) {
+      watermark = UINT64_MAX;  // a thread stopped mid-LOG_* (the crashing one, say) is not waited for
+      in_flight = false;
+    }
 
     const bool final_drain = stopping && !in_flight && got == 0 && b.q->size_approx() == 0;
-    std::size_t end = head;
+    std::size_t end = b.head;
     if (final_drain) {
-      end = pending.size();
+      end = b.pending.size();
     } else {
-      while (end < pending.size() && pending[end].ts < watermark) ++end;
+      while (end < b.pending.size() && b.pending[end].ts < watermark) ++end;
+      // pending is full and nothing may be written: a producer has been stalled mid-LOG_* (or its
+      // thread stopped) for longer than it took the others to log max_pending records. Writing
+      // the older half now keeps memory bounded; that stalled record may then land out of order.
+      if (end == b.head && b.pending.size() - b.head >= b.max_pending) end = b.head + (b.pending.size() - b.head) / 2;
     }
+    const bool crash_complete = crashing && !in_flight && end == b.pending.size() && b.q->size_approx() == 0;
 
     {
       std::lock_guard<std::mutex> lock(writer_mutex());
       try {
-        for (std::size_t i = head; i < end; ++i) write_one(b, pending[i]);
+        write_range(b, end);
         report_drops(b, now);
         if (got == 0) {
           b.wr->on_idle();
           b.clock.maybe_recalibrate(now);
         }
-        if (final_drain) b.wr->flush_all();
+        if (final_drain || crash_complete) b.wr->flush_all();
       } catch (const std::exception& e) {
         b.wr->report(std::string("backend error: ") + e.what());
       } catch (...) {
         b.wr->report("backend error: unknown exception");
       }
     }
-    head = end;
-    if (head == pending.size()) {
-      pending.clear();
-      head = 0;
-    } else if (head > 8192 && head > pending.size() / 2) {
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(head));
-      head = 0;
-    }
+    if (crash_complete) crash.done.store(1, std::memory_order_release);
+    compact(b);
+    b.backlog.store(b.pending.size() - b.head + b.q->size_approx(), std::memory_order_relaxed);
     if (final_drain) break;
-    if (got == 0) {
+    if (got == 0 && !crashing) {
       if (b.sleep.count() > 0) std::this_thread::sleep_for(b.sleep);
       else std::this_thread::yield();
     }
   }
+  b.finished.store(true, std::memory_order_release);
 }
 
 }  // namespace
 
-void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q) {
-  auto* b = new backend_state(std::move(w), opt, q);
-  if (g_backend != nullptr && !g_forked_child) delete g_backend;  // its thread was joined by stop()
-  g_backend = b;
+void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q, std::uint32_t gen) {
+  auto* b = new backend_state(std::move(w), opt, q, gen);
+  backend_state* old;
+  {
+    // Synchronous writers use g_backend's writer under this lock: swapping it here means none is
+    // still inside the old one when it is deleted.
+    std::lock_guard<std::mutex> lock(writer_mutex());
+    old = g_backend;
+    g_backend = b;
+  }
+  // Its thread was joined by stop(); a backend stop() gave up on, or one inherited through
+  // fork(), is left alone (its thread may still be inside a sink, or not exist).
+  if (old != nullptr && !g_forked_child && old->finished.load(std::memory_order_acquire)) delete old;
   g_forked_child = false;
   b->thread = std::thread([b] { run(*b); });
 }
 
-void backend_stop() noexcept {
+bool backend_stop(std::chrono::milliseconds timeout, std::uint64_t& left) noexcept {
+  left = 0;
   backend_state* b = g_backend;
-  if (b == nullptr || g_forked_child) return;
+  if (b == nullptr || g_forked_child) return true;
   b->stop.store(true, std::memory_order_release);
+  if (timeout.count() > 0) {
+    const std::int64_t deadline = monotonic_ns() + static_cast<std::int64_t>(timeout.count()) * 1'000'000;
+    while (!b->finished.load(std::memory_order_acquire)) {
+      if (monotonic_ns() >= deadline) {
+        // Queued, dequeued but not written, and handed to a sink that never got them out.
+        left = b->backlog.load(std::memory_order_relaxed) + b->q->size_approx() + b->wr->unflushed();
+        b->thread.detach();  // stuck in a sink: it dies with the process
+        return false;
+      }
+      timespec d{0, 1'000'000};
+      nanosleep(&d, nullptr);
+    }
+  }
   if (b->thread.joinable()) b->thread.join();
+  return true;
 }
 
 void flush_sync() noexcept {
+  if (tl_in_sync_write) return;
   std::lock_guard<std::mutex> lock(writer_mutex());
   try {
     if (g_backend != nullptr) g_backend->wr->flush_all();
@@ -229,20 +321,140 @@ void flush_sync() noexcept {
   }
 }
 
+void backend_forget_writer_after_fork() noexcept {
+  g_backend = nullptr;  // leaked: its writer may be mid-write; the child writes to stderr instead
+  g_forked_child = true;
+}
+
 void backend_forget_after_fork() noexcept {
   g_forked_child = true;  // the thread object is left alone: no thread behind it in the child
   if (g_backend != nullptr) g_backend->wr->after_fork_child();
 }
 
-void write_sync(record& r) noexcept {
-  std::lock_guard<std::mutex> lock(writer_mutex());
+std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+namespace {
+
+// Writes r now, under the writer lock, to the current or last sinks (stderr before any start()).
+void write_now(record& r) noexcept {
   try {
     writer& w = g_backend != nullptr ? *g_backend->wr : stderr_writer();
     w.write(r, tsc_clock::realtime_ns());
     w.flush_all();
   } catch (...) {
   }
+}
+
+}  // namespace
+
+void write_sync(record& r) noexcept {
+  // A signal handler that interrupted this thread while it held the writer lock or was allocating
+  // (attach_producer) must neither deadlock on the lock nor allocate: drop and count.
+  if (tl_in_sync_write || tl_attaching) {
+    shared().reentrant.fetch_add(1, std::memory_order_relaxed);
+    free_payload(r);
+    return;
+  }
+  shared_state& s = shared();
+  if (!tl_is_backend && s.phase.load(std::memory_order_acquire) == lifecycle_phase::draining) {
+    // stop() is writing what this thread queued before: wait for it, so this record comes after.
+    const std::int64_t deadline = monotonic_ns() + static_cast<std::int64_t>(s.stop_timeout.count() + 100) * 1'000'000;
+    while (s.phase.load(std::memory_order_acquire) == lifecycle_phase::draining && monotonic_ns() < deadline) {
+      timespec d{0, 200'000};
+      nanosleep(&d, nullptr);
+    }
+  }
+  tl_in_sync_write = true;
+  if (s.phase.load(std::memory_order_acquire) == lifecycle_phase::abandoned) {
+    // The last backend is stuck inside a sink, holding the lock: do not join it there.
+    if (writer_mutex().try_lock()) {
+      write_now(r);
+      writer_mutex().unlock();
+    } else {
+      s.unwritten.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else {
+    std::lock_guard<std::mutex> lock(writer_mutex());
+    write_now(r);
+  }
+  tl_in_sync_write = false;
   free_payload(r);
+}
+
+// ---- crash support ------------------------------------------------------------------------------
+
+bool backend_is_this_thread() noexcept { return tl_is_backend; }
+
+bool backend_alive() noexcept {
+  backend_state* b = g_backend;
+  return b != nullptr && !g_forked_child && !b->finished.load(std::memory_order_acquire) &&
+         shared().phase.load(std::memory_order_acquire) != lifecycle_phase::abandoned;
+}
+
+namespace {
+sigjmp_buf g_self_drain_jmp;
+std::atomic<bool> g_self_drain_armed{false};
+}  // namespace
+
+bool crash_resume_self_drain() noexcept {
+  if (!g_self_drain_armed.load(std::memory_order_acquire) || !tl_is_backend) return false;
+  siglongjmp(g_self_drain_jmp, 1);
+}
+
+void backend_crash_drain_self(std::int64_t deadline_ns) noexcept {
+  backend_state& b = *g_backend;
+  crash_drain& crash = shared().crash;
+  // The crash hit this thread inside a batch: the record being written when it happened is
+  // written again from the next one on (sinks before the crashed one already have it: accepted).
+  std::size_t from = b.writing.load(std::memory_order_relaxed);
+  if (from != SIZE_MAX && from >= b.head && from < b.pending.size()) b.head = from + 1;
+  b.writing.store(SIZE_MAX, std::memory_order_relaxed);
+  if (crash.rec.meta != nullptr) {
+    b.pending.push_back(crash.rec);
+    merge_runs(b.pending, b.head);
+  }
+  std::vector<queued_record> batch(1024);
+  // A second crash in a sink while draining lands here (crash_resume_self_drain) and skips that
+  // record.
+  if (sigsetjmp(g_self_drain_jmp, 1) != 0) {
+    std::size_t at = b.writing.load(std::memory_order_relaxed);
+    if (at != SIZE_MAX) b.head = at + 1;
+    b.writing.store(SIZE_MAX, std::memory_order_relaxed);
+  }
+  g_self_drain_armed.store(true, std::memory_order_release);
+  for (;;) {
+    std::uint64_t watermark = UINT64_MAX;
+    bool in_flight = false;
+    const std::size_t before = b.pending.size();
+    std::size_t got = take_pass(b, batch, batch.size(), watermark, in_flight);
+    if (got != 0) merge_runs(b.pending, b.head < before ? b.head : before);
+    if (monotonic_ns() > deadline_ns) watermark = UINT64_MAX;
+    std::size_t end = b.head;
+    while (end < b.pending.size() && b.pending[end].ts < watermark) ++end;
+    write_range(b, end);
+    if (got == 0 && end == b.pending.size()) break;
+    if (monotonic_ns() > deadline_ns && got == 0) break;
+  }
+  try {
+    b.wr->flush_all();
+  } catch (...) {
+  }
+  g_self_drain_armed.store(false, std::memory_order_release);
+  crash.done.store(1, std::memory_order_release);
+}
+
+void write_crash_record_sync(record& r, std::int64_t deadline_ns) noexcept {
+  bool locked = false;
+  while (!(locked = writer_mutex().try_lock()) && monotonic_ns() < deadline_ns) {
+    timespec d{0, 1'000'000};
+    nanosleep(&d, nullptr);
+  }
+  write_now(r);
+  if (locked) writer_mutex().unlock();
 }
 
 }  // namespace detail

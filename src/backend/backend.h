@@ -1,5 +1,7 @@
 #pragma once
-// The backend thread's life: started by gidlog::start(), drained and joined by stop().
+// The backend thread's life: started by gidlog::start(), drained and joined by stop(), and asked
+// by the crash handler to write everything queued before the process dies.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,16 +16,38 @@ namespace detail {
 
 class writer;
 
-// Starts "gidlog-backend" on `q`, writing through `w` (built by start(), which validated it).
-void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q);
-// After g_gen was set to 0 and every producer could see it: drains, flushes, joins.
-void backend_stop() noexcept;
+// Starts "gidlog-backend" on `q` for logger generation `gen`, writing through `w` (built by
+// start(), which validated it). Swaps out the previous backend under the writer lock.
+void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q, std::uint32_t gen);
+// After g_gen was set to 0 and every producer could see it: drains, flushes, joins. Gives up after
+// `timeout` (0: never), leaving the thread stuck in its sink; then returns false and `left` says
+// how many records were still unwritten.
+bool backend_stop(std::chrono::milliseconds timeout, std::uint64_t& left) noexcept;
 // Called in a fork() child: the backend thread does not exist there.
 void backend_forget_after_fork() noexcept;
+// Called in a fork() child before backend_forget_after_fork() when fork() could not take the
+// writer lock: the last writer may be mid-write, so the child no longer uses it.
+void backend_forget_writer_after_fork() noexcept;
 // The writer lock: held by the backend while it writes a batch, by the synchronous paths, and
 // across fork() so a child never inherits a half-written sink.
 std::mutex& writer_mutex() noexcept;
 
+// For the crash handler. True when the calling thread is the running backend thread.
+bool backend_is_this_thread() noexcept;
+// True when a backend thread is running and can serve shared().crash.
+bool backend_alive() noexcept;
+// The crash happened on the backend thread itself: write what it holds and what is queued, then
+// shared().crash.rec, on this thread, until `deadline_ns` (CLOCK_MONOTONIC). A second crash while
+// a sink writes skips that sink for the rest of the drain.
+void backend_crash_drain_self(std::int64_t deadline_ns) noexcept;
+// A second crash on the backend thread during backend_crash_drain_self(): jumps back into the
+// drain past the record that crashed. Returns false (does nothing) in any other situation.
+bool crash_resume_self_drain() noexcept;
+// Nobody serves the queue (logger stopped): write `r` synchronously to the last sinks or stderr,
+// waiting for the writer lock at most until `deadline_ns`.
+void write_crash_record_sync(record& r, std::int64_t deadline_ns) noexcept;
+
+std::int64_t monotonic_ns() noexcept;
 
 }  // namespace detail
 }  // namespace v0

@@ -1,7 +1,11 @@
 #include "backend/writer.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <exception>
+
+#include <gidlog/gid.h>
 
 #include "backend/clock.h"
 #include "core/shared.h"
@@ -10,13 +14,37 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
+namespace {
+
+// The in-band notice a recovered sink gets before its first line after the gap.
+constinit site_info lost_site{gidlog::level::warn, 0, "gidlog", "gidlog", "writer", nullptr,
+                              "gidlog: sink {} lost {} lines while failing"};
+
+}  // namespace
+
 std::mutex& writer_mutex() noexcept {
   static std::mutex* m = new std::mutex;  // leaked: used at exit and in fork handlers
   return *m;
 }
 
-writer::writer(const options& opt) : fmt_(opt), flush_on_(opt.flush_on), on_error_(opt.error_handler) {
-  for (const sink_ptr& s : opt.sinks) sinks_.push_back(sink_state{s, {}, 0, 0, false});
+writer::writer(const options& opt)
+    : fmt_(opt),
+      flush_on_(opt.flush_on),
+      on_error_(opt.error_handler),
+      backlog_cap_(opt.sink_backlog_bytes),
+      // Capped at 2^40 ms (35 years) so the deadline arithmetic cannot overflow.
+      reopen_every_ns_(std::min<std::int64_t>(opt.reopen_check.count(), std::int64_t{1} << 40) * 1'000'000),
+      reopen_floor_ns_(INT64_MIN),
+      next_reopen_ns_(INT64_MAX) {
+  for (const sink_ptr& s : opt.sinks) {
+    sinks_.emplace_back();
+    sinks_.back().s = s;
+  }
+  if (reopen_every_ns_ > 0) {
+    const std::int64_t now = tsc_clock::realtime_ns();
+    reopen_floor_ns_ = now - reopen_every_ns_;
+    next_reopen_ns_ = now + reopen_every_ns_;
+  }
 }
 
 void writer::report(std::string_view msg) noexcept {
@@ -32,22 +60,88 @@ void writer::report(std::string_view msg) noexcept {
 
 void writer::failed(sink_state& st, const char* what, const char* op) {
   shared().sink_errors.fetch_add(1, std::memory_order_relaxed);
-  if (st.failures++ == 0) {
-    std::size_t i = static_cast<std::size_t>(&st - sinks_.data());
-    report(fmt::format("sink {} {} failed: {}; keeping its lines and retrying", i, op, what));
-  }
+  if (st.failures++ == 0)
+    report(fmt::format("sink {} {} failed: {}; keeping its lines and retrying", index_of(st), op, what));
   std::int64_t backoff_ms = std::min<std::int64_t>(1000, std::int64_t{10} << std::min<std::uint64_t>(st.failures, 7));
   st.next_retry_ns = tsc_clock::realtime_ns() + backoff_ms * 1'000'000;
 }
 
 void writer::recovered(sink_state& st) {
   if (st.failures == 0) return;
-  std::size_t i = static_cast<std::size_t>(&st - sinks_.data());
-  report(fmt::format("sink {} recovered after {} failed attempts", i, st.failures));
+  report(fmt::format("sink {} recovered after {} failed attempts", index_of(st), st.failures));
   st.failures = 0;
 }
 
-bool writer::drain_backlog(sink_state& st) {
+// Keeps `line` for a failing sink. The backlog holds the newest lines that fit in backlog_cap_
+// bytes: the oldest go first, so what is kept is always one run without gaps, and the notice
+// written at its front says how many lines came before it and were lost.
+void writer::keep(sink_state& st, const log_line& line) {
+  std::uint64_t dropped = 0;
+  if (line.text.size() > backlog_cap_) {  // cannot be kept: nor can anything older than it
+    dropped = st.backlog.size() + 1;
+    st.backlog.clear();
+    st.backlog_bytes = 0;
+  } else {
+    owned_line o{line, std::string(line.text), static_cast<std::size_t>(line.message.data() - line.text.data()), 0};
+    o.msg_end = o.msg_begin + line.message.size();
+    st.backlog_bytes += o.text.size();
+    st.backlog.push_back(std::move(o));
+    while (st.backlog_bytes > backlog_cap_) {
+      st.backlog_bytes -= st.backlog.front().text.size();
+      st.backlog.pop_front();
+      ++dropped;
+    }
+  }
+  st.backlog_peak = std::max(st.backlog_peak, st.backlog_bytes);
+  if (dropped == 0) return;
+  if (st.lost == 0)
+    report(fmt::format("sink {} keeps failing and its backlog reached options::sink_backlog_bytes ({} bytes): "
+                       "dropping its oldest lines",
+                       index_of(st), backlog_cap_));
+  st.lost += dropped;
+  st.dropped_total += dropped;
+  shared().sink_dropped.fetch_add(dropped, std::memory_order_relaxed);
+}
+
+// "gidlog: sink N lost M lines while failing", formatted like any record at WARN and stamped
+// with the time of the first line after the gap, so the file stays in time order.
+bool writer::write_lost_notice(sink_state& st, std::int64_t now_ns) {
+  const std::int64_t t = st.backlog.empty() ? now_ns : st.backlog.front().view.time_ns;
+  record r{};
+  r.gid = gidlog::gid();
+  encode_args<&lost_site>(r, std::uint64_t{index_of(st)}, st.lost);  // 16 bytes: never spills
+  notice_buf_.clear();
+  auto res = fmt_.format(r, t, notice_buf_);
+  const site_cache& sc = cache_of(lost_site);
+  log_line line{lost_site.level,
+                r.gid,
+                t,
+                std::string_view(notice_buf_.data(), notice_buf_.size()),
+                std::string_view(notice_buf_.data() + res.msg_begin, res.msg_end - res.msg_begin),
+                sc.file,
+                lost_site.line,
+                sc.function,
+                fmt_.logger_name()};
+  try {
+    st.s->write(line);
+  } catch (const std::exception& e) {
+    failed(st, e.what(), "write");
+    return false;
+  } catch (...) {
+    failed(st, "unknown exception", "write");
+    return false;
+  }
+  st.dirty = true;
+  report(fmt::format("sink {} lost {} lines while failing (options::sink_backlog_bytes = {}; its backlog peaked at "
+                     "{} bytes)",
+                     index_of(st), st.lost, backlog_cap_, st.backlog_peak));
+  st.lost = 0;
+  st.backlog_peak = st.backlog_bytes;
+  return true;
+}
+
+bool writer::drain_backlog(sink_state& st, std::int64_t now_ns) {
+  if (st.lost != 0 && !write_lost_notice(st, now_ns)) return false;
   while (!st.backlog.empty()) {
     owned_line& l = st.backlog.front();
     log_line v = l.view;
@@ -62,16 +156,16 @@ bool writer::drain_backlog(sink_state& st) {
       failed(st, "unknown exception", "write");
       return false;
     }
+    st.backlog_bytes -= l.text.size();
     st.backlog.pop_front();
     st.dirty = true;
   }
-  recovered(st);
-  return true;
+  return true;  // recovered once a flush goes through: a buffering sink takes lines it cannot write
 }
 
 void writer::deliver(sink_state& st, const log_line& line) {
-  if (!st.backlog.empty() && line.time_ns >= st.next_retry_ns) drain_backlog(st);
-  if (st.backlog.empty()) {
+  if (pending(st) && line.time_ns >= st.next_retry_ns) drain_backlog(st, line.time_ns);
+  if (!pending(st)) {
     try {
       st.s->write(line);
       st.dirty = true;
@@ -82,12 +176,62 @@ void writer::deliver(sink_state& st, const log_line& line) {
       failed(st, "unknown exception", "write");
     }
   }
-  owned_line o{line, std::string(line.text), static_cast<std::size_t>(line.message.data() - line.text.data()), 0};
-  o.msg_end = o.msg_begin + line.message.size();
-  st.backlog.push_back(std::move(o));
+  keep(st, line);
+}
+
+bool writer::reopen_due(std::int64_t now_ns) const noexcept {
+  // reopen_requested shares its cache line with counters this thread writes: the load is cheap.
+  return now_ns >= next_reopen_ns_ || now_ns < reopen_floor_ns_ ||
+         shared().reopen_requested.load(std::memory_order_relaxed);
+}
+
+void writer::reopen_if_due(std::int64_t now_ns) {
+  if (shared().reopen_requested.load(std::memory_order_relaxed) &&
+      shared().reopen_requested.exchange(false, std::memory_order_acquire)) {
+    reopen_all(true);
+  } else if (reopen_every_ns_ > 0 && (now_ns >= next_reopen_ns_ || now_ns < reopen_floor_ns_)) {
+    reopen_all(false);
+  } else {
+    return;
+  }
+  if (reopen_every_ns_ > 0) {
+    reopen_floor_ns_ = now_ns - reopen_every_ns_;
+    next_reopen_ns_ = now_ns + reopen_every_ns_;
+  }
+}
+
+void writer::reopen_all(bool forced) {
+  for (sink_state& st : sinks_) {
+    try {
+      st.s->reopen(forced);
+    } catch (const std::exception& e) {
+      failed(st, e.what(), "reopen");
+      continue;
+    } catch (...) {
+      failed(st, "unknown exception", "reopen");
+      continue;
+    }
+    if (forced && st.failures != 0) st.next_retry_ns = 0;  // asked to reopen: retry at once
+  }
+}
+
+void writer::forget_backlogs_after_fork() noexcept {
+  // The parent still holds these lines and writes them; the child writing them too would
+  // duplicate them. Runs in the child's normal context (not in the fork handler): clear() frees.
+  for (sink_state& st : sinks_) {
+    st.backlog.clear();
+    st.backlog_bytes = 0;
+    st.backlog_peak = 0;
+    st.lost = 0;
+  }
+  forked_child_ = false;
 }
 
 void writer::write(const record& r, std::int64_t wall_ns) {
+  if (forked_child_) [[unlikely]]
+    forget_backlogs_after_fork();
+  if (reopen_due(wall_ns)) [[unlikely]]
+    reopen_if_due(wall_ns);
   buf_.clear();
   auto res = fmt_.format(r, wall_ns, buf_);
   if (!res.format_ok) shared().format_errors.fetch_add(1, std::memory_order_relaxed);
@@ -105,11 +249,12 @@ void writer::write(const record& r, std::int64_t wall_ns) {
                 sc.logger.empty() ? std::string_view{fmt_.logger_name()} : sc.logger};
   for (sink_state& st : sinks_) deliver(st, line);
   shared().written.fetch_add(1, std::memory_order_relaxed);
+  unflushed_.store(unflushed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (site->level >= flush_on_) flush_all();
 }
 
-bool writer::flush_one(sink_state& st) {
-  if (!st.backlog.empty() && !drain_backlog(st)) return false;
+bool writer::flush_one(sink_state& st, std::int64_t now_ns) {
+  if (pending(st) && !drain_backlog(st, now_ns)) return false;
   try {
     st.s->flush();
     st.dirty = false;
@@ -124,24 +269,35 @@ bool writer::flush_one(sink_state& st) {
 }
 
 void writer::flush_all() {
-  for (sink_state& st : sinks_) flush_one(st);
+  if (forked_child_) forget_backlogs_after_fork();
+  const std::int64_t now = tsc_clock::realtime_ns();
+  // So that gidlog::reopen() then gidlog::flush() returns with the files reopened.
+  if (shared().reopen_requested.load(std::memory_order_relaxed)) reopen_if_due(now);
+  bool all = true;
+  for (sink_state& st : sinks_) all = flush_one(st, now) && all;
+  if (all) unflushed_.store(0, std::memory_order_relaxed);
 }
 
 void writer::on_idle() {
-  std::int64_t now = -1;
+  if (forked_child_) forget_backlogs_after_fork();
+  const std::int64_t now = tsc_clock::realtime_ns();
+  if (reopen_due(now)) reopen_if_due(now);
   for (sink_state& st : sinks_) {
     if (st.failures != 0) {
-      if (now < 0) now = tsc_clock::realtime_ns();
       if (now < st.next_retry_ns) continue;
-      flush_one(st);
+      flush_one(st, now);
     } else if (st.dirty) {
-      flush_one(st);
+      flush_one(st, now);
     }
   }
+  bool clean = true;
+  for (const sink_state& st : sinks_) clean = clean && st.failures == 0 && !st.dirty;
+  if (clean) unflushed_.store(0, std::memory_order_relaxed);
 }
 
 void writer::after_fork_child() noexcept {
   for (sink_state& st : sinks_) st.s->after_fork_child();
+  forked_child_ = true;
 }
 
 }  // namespace detail

@@ -1,7 +1,11 @@
 #pragma once
 // Backend thread: formats records and hands lines to the sinks, keeping a backlog for a sink
-// that fails and retrying it with back-off. Every call happens under the writer lock
-// (writer_mutex()), so the backend loop and the synchronous paths never interleave.
+// that fails and retrying it with back-off, bounded by options::sink_backlog_bytes (past it the
+// oldest lines are dropped, counted, and announced in-band when the sink recovers). It also asks
+// the sinks to reopen their files every options::reopen_check and after gidlog::reopen().
+// Every call happens under the writer lock (writer_mutex()), so the backend loop and the
+// synchronous paths never interleave.
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -16,6 +20,7 @@
 #include <gidlog/options.h>
 
 #include "backend/formatter.h"
+#include "sinks/sigpipe.h"  // block_sigpipe_on_this_thread(), called first on the backend thread
 
 namespace gidlog {
 inline namespace v0 {
@@ -26,14 +31,24 @@ class writer {
   explicit writer(const options& opt);
 
   // Formats r (wall-clock time `wall_ns`) and writes it to every sink; flushes after a record at
-  // or above flush_on.
+  // or above flush_on. Asks the sinks to reopen first when reopen_check is due (judged by
+  // `wall_ns`, so a busy backend checks too) or gidlog::reopen() asked.
   void write(const record& r, std::int64_t wall_ns);
-  // Flushes every sink (retrying failing ones now).
+  // Serves a pending gidlog::reopen(), then flushes every sink (retrying failing ones now).
   void flush_all();
-  // Idle work: flush sinks written since the last flush, retry failing ones when due.
+  // Records handed to the sinks since every sink last flushed them out; readable from any thread
+  // (stop() counts them as unwritten when it gives up on a stalled sink).
+  std::uint64_t unflushed() const noexcept { return unflushed_.load(std::memory_order_relaxed); }
+  // Idle work: reopen when due, flush sinks written since the last flush, retry failing ones
+  // when due.
   void on_idle();
   void after_fork_child() noexcept;
   void report(std::string_view msg) noexcept;
+
+  // Lines sink `i` lost past options::sink_backlog_bytes since the writer was made.
+  std::uint64_t dropped(std::size_t i) const noexcept { return sinks_[i].dropped_total; }
+  // Bytes (line text) sink `i` keeps for its retries now; at most options::sink_backlog_bytes.
+  std::size_t backlog_bytes(std::size_t i) const noexcept { return sinks_[i].backlog_bytes; }
 
  private:
   struct owned_line {
@@ -43,22 +58,47 @@ class writer {
   };
   struct sink_state {
     sink_ptr s;
-    std::deque<owned_line> backlog;  // lines not yet taken, in order
+    std::deque<owned_line> backlog;  // lines not yet taken, in order: the newest ones
+    std::size_t backlog_bytes = 0;   // sum of backlog[i].text.size()
+    std::size_t backlog_peak = 0;    // the most backlog_bytes since the last lost-lines notice
+    std::uint64_t lost = 0;          // lines dropped before backlog.front(), not yet announced
+    std::uint64_t dropped_total = 0;
     std::uint64_t failures = 0;      // since the last success
     std::int64_t next_retry_ns = 0;
     bool dirty = false;              // written since the last flush
   };
+  // Something is waiting for this sink: the backlog or a lost-lines notice.
+  static bool pending(const sink_state& st) noexcept { return !st.backlog.empty() || st.lost != 0; }
   void deliver(sink_state& st, const log_line& line);
-  bool drain_backlog(sink_state& st);
+  void keep(sink_state& st, const log_line& line);
+  bool drain_backlog(sink_state& st, std::int64_t now_ns);
+  bool write_lost_notice(sink_state& st, std::int64_t now_ns);
   void failed(sink_state& st, const char* what, const char* op);
   void recovered(sink_state& st);
-  bool flush_one(sink_state& st);
+  bool flush_one(sink_state& st, std::int64_t now_ns);
+  bool reopen_due(std::int64_t now_ns) const noexcept;
+  void reopen_if_due(std::int64_t now_ns);
+  void reopen_all(bool forced);
+  void forget_backlogs_after_fork() noexcept;
+  std::size_t index_of(const sink_state& st) const noexcept {
+    return static_cast<std::size_t>(&st - sinks_.data());
+  }
 
   line_formatter fmt_;
   std::vector<sink_state> sinks_;
   gidlog::level flush_on_;
   std::function<void(std::string_view)> on_error_;
+  std::size_t backlog_cap_;
+  std::int64_t reopen_every_ns_;  // 0: only on gidlog::reopen()
+  // The time-based check is due outside [reopen_floor_ns_, next_reopen_ns_): at the next, or when
+  // the clock was set back by more than the interval; INT64_MIN and INT64_MAX when it is off.
+  // Lines carry their record's time, a little older than the idle path's: hence the slack.
+  std::int64_t reopen_floor_ns_;
+  std::int64_t next_reopen_ns_;
+  bool forked_child_ = false;     // after_fork_child() ran: the backlogs are the parent's
   fmt::memory_buffer buf_;
+  std::atomic<std::uint64_t> unflushed_{0};
+  fmt::memory_buffer notice_buf_;  // the lost-lines notice, formatted while buf_ holds a line
 };
 
 std::mutex& writer_mutex() noexcept;

@@ -2,12 +2,17 @@
 // option validation. Runs on the caller's thread; starts and stops the backend thread.
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,6 +24,7 @@
 
 #include "backend/backend.h"
 #include "backend/writer.h"
+#include "core/crash.h"
 #include "core/shared.h"
 
 namespace gidlog {
@@ -39,12 +45,55 @@ void at_exit_stop() { gidlog::stop(); }
 // The gid layer reports a failed fast-path check here: one WARN record saying why.
 void gid_fallback_warning(const char* reason) noexcept { LOG_WARN("gid: {}", reason); }
 
-void fork_prepare() { writer_mutex().lock(); }
-void fork_parent() { writer_mutex().unlock(); }
+// The parent's producers as the child sees them: see producers_after_fork_child().
+void producers_after_fork_child() noexcept {
+  producer* mine = tl_producer;
+  for (producer* p = shared().producers.load(std::memory_order_relaxed); p != nullptr; p = p->next) {
+    // The parent's threads do not exist here: a stamp one of them left mid-LOG_* at the fork
+    // would hold the child's backend forever. Every token belongs to the parent's queue, which
+    // the child never drains: the next start() attaches everyone to a new one.
+    p->in_flight.store(not_in_flight, std::memory_order_relaxed);
+    p->gen = detached_gen;  // never g_gen: the next LOG_* re-attaches (or writes synchronously)
+    p->published_gen.store(detached_gen, std::memory_order_relaxed);
+    p->token = nullptr;  // leaked: it points into the parent's queue
+    p->queue = nullptr;
+    p->dropped.store(0, std::memory_order_relaxed);
+    if (p != mine) p->in_use.store(false, std::memory_order_relaxed);
+  }
+  tl_attaching = false;
+}
+
+
+// fork() holds the writer lock across the fork when it can get it, so the child never inherits a
+// sink in the middle of a write. It waits for it 50 ms at most: a backend stuck in a stalled sink
+// must not make fork() (and every exec of a subprocess) hang. Without the lock, the child starts
+// with a new lock and writes synchronously to stderr, not to sinks that may be mid-write.
+bool g_fork_locked = false;
+void fork_prepare() {
+  g_fork_locked = false;
+  for (int i = 0; i < 50 && !g_fork_locked; ++i) {
+    g_fork_locked = writer_mutex().try_lock();
+    if (!g_fork_locked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+void fork_parent() {
+  if (g_fork_locked) writer_mutex().unlock();
+}
 void fork_child() {
-  writer_mutex().unlock();
-  // No backend thread in the child: everything it logs is written synchronously.
+  if (g_fork_locked) {
+    writer_mutex().unlock();
+  } else {
+    new (&writer_mutex()) std::mutex;  // its owner, the parent's backend thread, is not here
+    backend_forget_writer_after_fork();
+  }
+  // No backend thread in the child: everything it logs is written synchronously, to the last
+  // sinks, until it calls start(), which then begins with an empty queue of its own.
   g_gen.store(0, std::memory_order_relaxed);
+  shared_state& s = shared();
+  s.phase.store(lifecycle_phase::stopped, std::memory_order_relaxed);
+  s.queue.store(nullptr, std::memory_order_relaxed);  // the parent's records stay the parent's
+  producers_after_fork_child();
+  crash_after_fork_child();
   backend_forget_after_fork();
 }
 
@@ -82,6 +131,18 @@ options validated(const options& in) {
   if (opt.backend_sleep.count() < 0 || opt.backend_sleep > std::chrono::milliseconds(100))
     invalid("backend_sleep", "must be between 0 and 100 ms");
   if (opt.pattern.empty()) invalid("pattern", "must not be empty");
+  if (opt.sink_backlog_bytes < 4096)
+    invalid("sink_backlog_bytes", fmt::format("must be at least 4096 (got {})", opt.sink_backlog_bytes));
+  if (opt.reopen_check.count() < 0) invalid("reopen_check", "must not be negative (0: never)");
+  if (opt.crash_drain_timeout < std::chrono::milliseconds(1) || opt.crash_drain_timeout > std::chrono::minutes(10))
+    invalid("crash_drain_timeout", "must be between 1 ms and 10 min");
+  if (opt.stop_timeout.count() < 0) invalid("stop_timeout", "must not be negative (0: no limit)");
+  for (std::size_t i = 0; i < opt.crash_signals.size(); ++i) {
+    int sig = opt.crash_signals[i];
+    if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
+      invalid(fmt::format("crash_signals[{}]", i), fmt::format("{} is not a signal that can be caught", sig));
+  }
+  if (opt.crash_signals.size() > 16) invalid("crash_signals", "at most 16 signals");
   if (opt.sinks.empty()) opt.sinks.push_back(console_sink());
   for (std::size_t i = 0; i < opt.sinks.size(); ++i) {
     if (!opt.sinks[i]) invalid(fmt::format("sinks[{}]", i), "is null");
@@ -108,7 +169,9 @@ void start(const options& in) {
   once_per_process();
   shared_state& s = shared();
   record_queue* q = s.queue.load(std::memory_order_relaxed);
-  if (q == nullptr || s.capacity != opt.queue_capacity) {
+  // A backend that stop() gave up on may still own the old queue: never share a queue with it.
+  const bool abandoned = s.phase.load(std::memory_order_relaxed) == lifecycle_phase::abandoned;
+  if (q == nullptr || s.capacity != opt.queue_capacity || abandoned) {
     // An older queue is kept for the life of the process: idle threads' tokens point into it.
     static auto* retired = new std::vector<record_queue*>;
     if (q != nullptr) retired->push_back(q);
@@ -118,9 +181,15 @@ void start(const options& in) {
   }
   s.policy = opt.queue_policy;
   s.grow_max_records = opt.grow_max_bytes / sizeof(record);
-  backend_start(std::move(w), opt, q);
+  s.stop_timeout = opt.stop_timeout;
+  do ++g_last_gen;
+  while (g_last_gen == 0 || g_last_gen == detached_gen);
+  backend_start(std::move(w), opt, q, g_last_gen);
+  s.phase.store(lifecycle_phase::running, std::memory_order_release);
   g_level.store(static_cast<std::uint8_t>(opt.level), std::memory_order_relaxed);
-  if (++g_last_gen == 0) ++g_last_gen;
+  static void* main_alt_stack = nullptr;  // start()'s thread, usually main, may never log
+  use_alt_stack(main_alt_stack);
+  crash_install(opt);  // the handlers only with options::crash_handler; the timeout always (LOG_FATAL)
   g_gen.store(g_last_gen, std::memory_order_release);
   set_gid_warn_hook(gid_fallback_warning);  // delivers a reason kept from before start()
 }
@@ -129,13 +198,47 @@ void stop() noexcept {
   using namespace detail;
   std::lock_guard<std::mutex> lock(control_mutex());
   if (g_gen.load(std::memory_order_relaxed) == 0) return;
+  shared_state& s = shared();
+  // Before the generation goes to 0: a thread that sees 0 and writes synchronously must find the
+  // backend draining and wait for it, or its record would overtake the ones it queued before.
+  s.phase.store(lifecycle_phase::draining, std::memory_order_seq_cst);
   g_gen.store(0, std::memory_order_seq_cst);
   // Every thread that read the old generation has its in_flight stamp visible after this (it
   // pairs with the signal fence in log_call); then the backend drains until none is in flight.
   if (!g_membarrier || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  backend_stop();
+  std::uint64_t left = 0;
+  const bool joined = backend_stop(s.stop_timeout, left);
+  crash_uninstall();
+  if (!joined) {
+    s.unwritten.fetch_add(left, std::memory_order_relaxed);
+    char msg[160];
+    int n = std::snprintf(msg, sizeof msg,
+                          "gidlog: stop() gave up after %lld ms: %llu records could not be written (a sink is stalled)\n",
+                          static_cast<long long>(s.stop_timeout.count()), static_cast<unsigned long long>(left));
+    if (n > 0) (void)!::write(STDERR_FILENO, msg, static_cast<std::size_t>(std::min<int>(n, sizeof msg - 1)));
+  }
+  s.phase.store(joined ? lifecycle_phase::stopped : lifecycle_phase::abandoned, std::memory_order_release);
 }
+
+namespace detail {
+
+void use_alt_stack(void*& slot) noexcept {
+  constexpr std::size_t bytes = 64 * 1024;
+  stack_t cur{};
+  if (sigaltstack(nullptr, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)) return;  // has one already
+  if (slot == nullptr) {
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return;
+    slot = mem;
+  }
+  stack_t st{};
+  st.ss_sp = slot;
+  st.ss_size = bytes;
+  sigaltstack(&st, nullptr);
+}
+
+}  // namespace detail
 
 bool running() noexcept { return detail::g_gen.load(std::memory_order_acquire) != 0; }
 

@@ -4,6 +4,7 @@
 // Only src/ includes this (moodycamel stays out of the public headers). frontend/ and backend/
 // both include core/, never each other.
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -69,6 +70,25 @@ using queued_record = record;
 #endif
 using record_queue = moodycamel::ConcurrentQueue<queued_record, queue_traits>;
 
+// A producer generation no logger ever has (g_gen is 0 while stopped, else a start() number).
+inline constexpr std::uint32_t detached_gen = UINT32_MAX;
+
+enum class lifecycle_phase : std::uint8_t {
+  stopped,    // no backend: LOG_* writes synchronously
+  running,    // the backend thread serves the queue
+  draining,   // stop() is waiting for the backend to write what is queued: synchronous writers
+              // wait for it, so a thread's queued records come before its synchronous ones
+  abandoned,  // stop() gave up on a backend stuck in a sink: synchronous writers do not wait
+};
+
+// A crash (or LOG_FATAL) asks the backend to write everything queued, then the crash record, now.
+struct crash_drain {
+  std::atomic<std::uint32_t> requested{0};  // set once, by the thread that handles the crash
+  std::atomic<std::uint32_t> done{0};       // set by the backend once written and flushed
+  record rec{};                             // the FATAL record (meta == nullptr: none)
+  std::int64_t deadline_ns = 0;             // CLOCK_MONOTONIC: stop waiting for in-flight stamps
+};
+
 struct shared_state {
   std::atomic<record_queue*> queue{nullptr};  // this generation's queue; old ones are leaked
   std::size_t capacity = 0;                   // records preallocated in `queue`
@@ -88,6 +108,12 @@ struct shared_state {
 
   // Set by gidlog::reopen() (async-signal-safe); the backend asks every sink to reopen.
   std::atomic<bool> reopen_requested{false};
+
+  // Where the logger is in its life; the synchronous paths read it (see write_sync).
+  std::atomic<lifecycle_phase> phase{lifecycle_phase::stopped};
+  std::chrono::milliseconds stop_timeout{5000};  // options::stop_timeout of the last start()
+
+  crash_drain crash;
 };
 
 // The one instance: constant-initialised and trivially destructible, so threads may log during
@@ -102,6 +128,17 @@ std::uint64_t total_dropped() noexcept;
 struct flush_request {
   std::atomic<std::uint32_t> done{0};
 };
+
+// Per-thread states that decide whether a LOG_* may take the synchronous path: a signal handler
+// that interrupts this thread inside one of them must not allocate or lock, so its record is
+// dropped and counted (shared().reentrant) instead.
+inline thread_local bool tl_attaching = false;     // in attach_producer (allocates)
+inline thread_local bool tl_in_sync_write = false;  // in write_sync (holds the writer lock)
+inline thread_local bool tl_is_backend = false;     // the backend thread itself
+
+// Gives this thread an alternate signal stack (so the crash handler runs even on a stack
+// overflow), unless it has one; `slot` keeps the memory for reuse (mmap'ed once, never freed).
+void use_alt_stack(void*& slot) noexcept;
 
 // Implemented by the backend (src/backend/backend.cpp), called on the caller's thread while the
 // logger is not running: flushes the current or last sinks under the writer lock.

@@ -44,10 +44,7 @@ void encode_format_failure(record& r, const record_meta* meta, const char* what)
   encode_text(r, meta, {buf, n});
 }
 
-[[noreturn]] void fatal_abort() noexcept {
-  gidlog::flush();
-  std::abort();
-}
+
 
 }  // namespace detail
 

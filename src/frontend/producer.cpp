@@ -1,5 +1,8 @@
 // Caller side, slow paths: attaching a thread to the queue and a full queue.
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <new>
@@ -24,22 +27,31 @@ namespace {
 
 using token_t = moodycamel::ProducerToken;
 
-thread_local bool tl_exiting = false;
+thread_local bool tl_exiting = false;  // this thread's producer was given back: log synchronously
 
-// Gives the producer back when its thread exits, so a new thread can reuse it.
-struct producer_release {
-  producer* p = nullptr;
-  ~producer_release() {
-    if (p == nullptr) return;
-    tl_exiting = true;
-    tl_producer = nullptr;
-    // The token is destroyed by the next owner (or kept): destroying it here would race with a
-    // concurrent restart replacing the queue. An idle token costs nothing to the queue.
-    p->in_flight.store(not_in_flight, std::memory_order_release);
-    p->in_use.store(false, std::memory_order_release);
-  }
-};
-thread_local producer_release tl_release;
+// Gives a thread's producer back when the thread exits, so a new thread can reuse it. A pthread
+// key destructor runs after every C++ thread_local destructor of the thread (glibc calls
+// __call_tls_dtors first), so a thread_local object that logs from its destructor still logs
+// through the queue, behind the thread's earlier records, instead of jumping ahead of them on
+// the synchronous path.
+void release_producer(void* arg) noexcept {
+  auto* p = static_cast<producer*>(arg);
+  tl_exiting = true;
+  tl_producer = nullptr;
+  // The token is destroyed by the next owner (or kept): destroying it here would race with a
+  // concurrent restart replacing the queue. An idle token costs nothing to the queue.
+  p->in_flight.store(not_in_flight, std::memory_order_release);
+  p->in_use.store(false, std::memory_order_release);
+}
+
+pthread_key_t release_key() noexcept {
+  static pthread_key_t key = [] {
+    pthread_key_t k;
+    pthread_key_create(&k, release_producer);
+    return k;
+  }();
+  return key;
+}
 
 producer* claim_producer() {
   shared_state& s = shared();
@@ -58,12 +70,24 @@ producer* claim_producer() {
   return p;
 }
 
+// Every thread that logs gets an alternate signal stack, kept with its producer and reused by the
+// next thread that takes the producer.
+void give_alt_stack(producer& p) noexcept { use_alt_stack(p.alt_stack); }
+
 }  // namespace
+
+void reentrant_drop() noexcept { shared().reentrant.fetch_add(1, std::memory_order_relaxed); }
 
 producer* attach_producer() noexcept {
   producer* p = tl_producer;
   if (p != nullptr) p->in_flight.store(not_in_flight, std::memory_order_relaxed);
-  if (tl_exiting) return nullptr;
+  if (tl_exiting || tl_attaching) return nullptr;
+  // Attaching allocates (the producer, its token): a signal handler that logs while this thread
+  // is in here must not allocate too (see write_sync), so it is told by tl_attaching.
+  struct attaching_scope {
+    attaching_scope() noexcept { tl_attaching = true; }
+    ~attaching_scope() { tl_attaching = false; }
+  } scope;
   try {
     for (;;) {
       std::uint32_t gen = g_gen.load(std::memory_order_acquire);
@@ -71,15 +95,18 @@ producer* attach_producer() noexcept {
       record_queue* q = shared().queue.load(std::memory_order_acquire);
       if (p == nullptr) {
         p = claim_producer();
-        tl_release.p = p;
+        pthread_setspecific(release_key(), p);
         tl_producer = p;
+        give_alt_stack(*p);
       }
       if (p->gen != gen) {
-        // The old token belongs to a queue that is never freed, so deleting it is safe.
+        // The old token belongs to a queue that is never freed, so deleting it is safe; the
+        // backend of the old generation, which dequeued through it, has been joined.
         delete static_cast<token_t*>(p->token);
         p->token = new token_t(*q);
         p->queue = q;
         p->gen = gen;
+        p->published_gen.store(gen, std::memory_order_release);
       }
       // Same protocol as the hot path: publish, then re-check the generation.
       p->in_flight.store(p->last_ts, std::memory_order_relaxed);

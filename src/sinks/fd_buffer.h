@@ -1,6 +1,7 @@
 #pragma once
 // Backend thread: a byte buffer in front of a file descriptor, shared by the file and console
-// sinks. drain() writes everything or keeps what it could not write and throws.
+// sinks. drain() writes everything or keeps what it could not write and throws; a reader that
+// went away is EPIPE, never a SIGPIPE (sigpipe.h).
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +9,8 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
+
+#include "sinks/sigpipe.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -25,7 +28,7 @@ class fd_buffer {
   void drain(int fd, const std::string& what) {
     std::size_t done = 0;
     while (done < buf_.size()) {
-      ssize_t n = ::write(fd, buf_.data() + done, buf_.size() - done);
+      ssize_t n = write_no_sigpipe(fd, buf_.data() + done, buf_.size() - done);
       if (n < 0) {
         if (errno == EINTR) continue;
         int err = errno;

@@ -41,6 +41,12 @@ struct money {
 };
 std::atomic<std::uint32_t> money_formatted_on{0};
 
+// Opts in to deferred formatting, and its formatter writes part of its text, then throws on the
+// backend (what == nullptr: throws something that is not a std::exception).
+struct explodes_later {
+  const char* what;
+};
+
 }  // namespace
 
 template <>
@@ -52,6 +58,18 @@ struct fmt::formatter<money> : fmt::formatter<std::string_view> {
     money_formatted_on.store(gidlog::gid());
     std::string s = fmt::format("{}.{:02} {}", m.cents / 100, m.cents % 100, m.currency);
     return fmt::formatter<std::string_view>::format(s, ctx);
+  }
+};
+
+template <>
+struct gidlog::deferred_format<explodes_later> : std::true_type {};
+
+template <>
+struct fmt::formatter<explodes_later> : fmt::formatter<std::string_view> {
+  auto format(const explodes_later& e, format_context& ctx) const -> format_context::iterator {
+    fmt::format_to(ctx.out(), "<d PARTIAL");
+    if (e.what == nullptr) throw 42;
+    throw std::runtime_error(e.what);
   }
 };
 
@@ -337,4 +355,24 @@ TEST_CASE("a deferred_format type is copied as bytes and formatted on the backen
   CHECK(message_of(lines[0]) == "paid 123.45 EUR and     123.45 EUR|");
   CHECK(message_of(lines[1]) == "[    0.00 EUR] generic path");
   CHECK(money_formatted_on.load() != gidlog::gid());  // not formatted on the caller
+}
+
+TEST_CASE("a deferred_format type whose formatter throws on the backend yields a note, no partial text",
+          "[logger]") {
+  logger_session s;
+  auto before = gidlog::get_counters().format_errors;
+  LOG_INFO("a {} b", explodes_later{"deferred formatter exploded"});
+  LOG_INFO("c {:>20} d", explodes_later{"with a spec"});
+  LOG_INFO("e [{:>{}}] f", explodes_later{"on the generic path"}, 20);
+  LOG_INFO("g {} h", explodes_later{nullptr});
+  LOG_INFO("next");
+  auto lines = s.lines();
+  REQUIRE(lines.size() == 5);
+  CHECK(message_of(lines[0]) == "[gidlog: formatting threw: deferred formatter exploded; format \"a {} b\"]");
+  CHECK(message_of(lines[1]) == "[gidlog: formatting threw: with a spec; format \"c {:>20} d\"]");
+  CHECK(message_of(lines[2]) == "[gidlog: formatting threw: on the generic path; format \"e [{:>{}}] f\"]");
+  CHECK(message_of(lines[3]) == "[gidlog: formatting threw: unknown exception; format \"g {} h\"]");
+  for (int i = 0; i < 4; ++i) CHECK_THAT(lines[static_cast<std::size_t>(i)], !Catch::Contains("PARTIAL"));
+  CHECK(message_of(lines[4]) == "next");
+  CHECK(gidlog::get_counters().format_errors == before + 4);
 }

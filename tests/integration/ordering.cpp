@@ -60,3 +60,43 @@ TEST_CASE("8 threads x 200000 records: all present, per-thread order, time order
   for (int t = 0; t < threads; ++t) CHECK(next[static_cast<std::size_t>(t)] == per_thread);
   CHECK(gidlog::get_counters().dropped == 0);
 }
+
+// The backend takes a bounded number of records per pass. With a backlog far larger than one pass
+// (the sink stalled while two threads logged 60 000 records each, one after the other), a pass
+// must not write the newer thread's records before the older thread's records still queued.
+TEST_CASE("a backlog much larger than one dequeue pass stays in time order", "[logger][ordering]") {
+  constexpr int per_thread = 60000;
+  gidlog::options opt;
+  opt.pattern = "%Y%m%d%H%M%S%F %v";
+  opt.queue_capacity = 1 << 18;
+  gidlog_test::logger_session session(opt);
+  session.sink->stall();
+  LOG_INFO("first");  // the backend stalls writing this one: everything after it queues up
+  while (session.sink->attempts() == 0) std::this_thread::yield();
+  std::thread older([] {
+    for (int i = 0; i < per_thread; ++i) LOG_INFO("A {}", i);
+  });
+  older.join();
+  std::thread newer([] {
+    for (int i = 0; i < per_thread; ++i) LOG_INFO("B {}", i);
+  });
+  newer.join();
+  session.sink->release();
+  auto lines = session.lines();
+  REQUIRE(lines.size() == 2 * per_thread + 1);
+  // Every A record was logged before every B record: A 0..n-1 must come first, then B 0..n-1.
+  std::size_t misplaced = 0;
+  std::string prev_ts;
+  std::size_t time_backwards = 0;
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    const std::string& l = lines[k];
+    const bool a = k <= per_thread;
+    std::string want = (a ? "A " : "B ") + std::to_string(a ? k - 1 : k - 1 - per_thread);
+    if (l.substr(24) != want) ++misplaced;
+    std::string ts = l.substr(0, 23);
+    if (ts < prev_ts) ++time_backwards;
+    prev_ts = ts;
+  }
+  CHECK(misplaced == 0);
+  CHECK(time_backwards == 0);
+}

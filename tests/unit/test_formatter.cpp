@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
@@ -13,6 +14,28 @@
 #include "backend/formatter.h"
 
 using namespace gidlog::detail;
+
+namespace {
+
+// A deferred_format type whose formatter writes part of its text and then throws (an int when
+// `what` is null, else a std::runtime_error).
+struct explodes {
+  const char* what;
+};
+
+}  // namespace
+
+template <>
+struct gidlog::deferred_format<explodes> : std::true_type {};
+
+template <>
+struct fmt::formatter<explodes> : fmt::formatter<std::string_view> {
+  auto format(const explodes& e, format_context& ctx) const -> format_context::iterator {
+    fmt::format_to(ctx.out(), "PARTIAL");
+    if (e.what == nullptr) throw 42;
+    throw std::runtime_error(e.what);
+  }
+};
 
 namespace {
 
@@ -42,6 +65,18 @@ SITE(s_dyn, "[{:>{}}]");
 SITE(s_esc, "{{literal}} {} }} {{");
 SITE(s_none, "no arguments at all");
 SITE(s_fixed, "{:.3f}");
+// Format strings fmt rejects (LOG_* checks them at compile time; these reach format_message only
+// through a site made at run time): found by tests/fuzz/fuzz_format.
+SITE(s_bad_close, "a } b");
+SITE(s_bad_mixed, "{} {0}");
+SITE(s_bad_mixed2, "{0} {}");
+SITE(s_bad_zero, "{00}");
+SITE(s_bad_fill, "{:}>");
+SITE(s_fill_brace, "[{:}>8}]");
+SITE(s_throws, "a {} b");
+SITE(s_throws_spec, "a {:>9} b");
+SITE(s_unused_custom, "[{0:>{1}}]");
+SITE(s_custom_bad_spec, "{:d}");
 
 }  // namespace
 
@@ -170,4 +205,30 @@ TEST_CASE("escape_newlines keeps one record on one line without losing bytes", "
   fmt::memory_buffer out;
   lf.format(r, 0, out);
   CHECK(std::string(out.data(), out.size()) == "a\\nb\\rc\x01\xff\n");
+}
+
+TEST_CASE("a format string fmt rejects gives the format error note, not a message", "[formatter]") {
+  auto is_error_note = [](const std::string& got, std::string_view format) {
+    return got.rfind("FAILED:[gidlog: format error: ", 0) == 0 && got.find(format) != std::string::npos;
+  };
+  // Each was formatted by the fast path as if valid before (a lone '}' as a literal, "{00}" as
+  // "{0}", "{} {0}" as two fields, "{:}" followed by an alignment as a field and text).
+  CHECK(is_error_note(roundtrip<&s_bad_close>(1), "format \"a } b\""));
+  CHECK_THAT(roundtrip<&s_bad_close>(1), Catch::Contains("unmatched '}'"));
+  CHECK(is_error_note(roundtrip<&s_bad_mixed>(1), "format \"{} {0}\""));
+  CHECK(is_error_note(roundtrip<&s_bad_mixed2>(1, 2), "format \"{0} {}\""));
+  CHECK(is_error_note(roundtrip<&s_bad_zero>(1), "format \"{00}\""));
+  CHECK(is_error_note(roundtrip<&s_bad_fill>(1), "format \"{:}>\""));
+  // ... and fmt's reading of a '}' fill is kept: "{:}>8}" pads with '}'.
+  CHECK(roundtrip<&s_fill_brace>(std::string_view("x")) == fmt::format("[{:}>8}]", "x"));
+}
+
+TEST_CASE("a deferred formatter that throws gives a note and nothing partial", "[formatter]") {
+  CHECK(roundtrip<&s_throws>(explodes{"boom"}) == "FAILED:[gidlog: formatting threw: boom; format \"a {} b\"]");
+  CHECK(roundtrip<&s_throws_spec>(explodes{nullptr}) ==
+        "FAILED:[gidlog: formatting threw: unknown exception; format \"a {:>9} b\"]");
+  // A spec the type's formatter rejects is a format error, as for a built-in type.
+  CHECK_THAT(roundtrip<&s_custom_bad_spec>(explodes{"boom"}), Catch::StartsWith("FAILED:[gidlog: format error: "));
+  // On the generic path (dynamic width) a deferred argument no field names is not formatted.
+  CHECK(roundtrip<&s_unused_custom>(std::string_view("ab"), 6, explodes{"boom"}) == "[    ab]");
 }

@@ -14,6 +14,8 @@
 #include <gidlog/gidlog.h>
 #include <gidlog/runtime.h>
 
+#include "test_timing.h"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -159,7 +161,7 @@ TEST_CASE("pool: run_for times out a running job and sends it a stop request", "
                         saw_stop = true;
                         return 1;
                       },
-                      20ms),
+                      gidlog_test::wakeup_deadline(20ms)),  // the worker must take the job first
                   gidlog::task_timeout);
   CHECK(saw_stop);  // run_for waited for the job to return
   CHECK(pool.run_for([] { return 7; }, 10s) == 7);

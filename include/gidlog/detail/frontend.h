@@ -32,12 +32,15 @@ struct alignas(64) producer {
   // between reading the clock and enqueueing cannot land out of order in the file.
   std::atomic<std::uint64_t> in_flight{not_in_flight};
   std::uint64_t last_ts = 0;               // this thread's previous timestamp: a valid lower bound
-  std::uint32_t gen = 0;                   // logger generation the token belongs to
+  std::uint32_t gen = 0;                   // logger generation the token belongs to (owner only)
+  // `gen` again, published after `token` for the backend, which dequeues through the token.
+  std::atomic<std::uint32_t> published_gen{0};
   std::atomic<std::uint64_t> dropped{0};   // records discarded by queue_policy::drop
   void* token = nullptr;                   // moodycamel::ProducerToken* for queue `gen`
   void* queue = nullptr;                   // the queue that token belongs to
   std::atomic<bool> in_use{false};
   producer* next = nullptr;                // registry list, push-only
+  void* alt_stack = nullptr;               // the owning thread's alternate signal stack (mmap'ed)
 };
 
 // The three variables below are inline so the hot path reads them directly, and have default
@@ -55,11 +58,14 @@ GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_gen{0};
 GIDLOG_DETAIL_SHARED_STATE __attribute__((tls_model("initial-exec"))) inline thread_local producer* tl_producer =
     nullptr;
 
-// Levels below GIDLOG_ACTIVE_LEVEL are compiled out.
-constexpr bool compiled_in(level l) noexcept { return static_cast<int>(l) - GIDLOG_ACTIVE_LEVEL >= 0; }
+// Levels below GIDLOG_ACTIVE_LEVEL are compiled out; LOG_FATAL never is.
+constexpr bool compiled_in(level l) noexcept {
+  return l == level::fatal || static_cast<int>(l) - GIDLOG_ACTIVE_LEVEL >= 0;
+}
 
+// LOG_FATAL is written and aborts whatever the run-time level, `off` included.
 inline bool enabled(level l) noexcept {
-  return static_cast<std::uint8_t>(l) >= g_level.load(std::memory_order_relaxed);
+  return static_cast<std::uint8_t>(l) >= g_level.load(std::memory_order_relaxed) || l == level::fatal;
 }
 
 // Out of line (src/frontend): attach or refresh this thread's producer for the running logger,
@@ -70,8 +76,11 @@ void enqueue(producer& p, record& r) noexcept;
 // Out of line (src/backend): format r now and write it to the current sinks, or stderr before
 // the first start(); takes the backend's writer lock.
 void write_sync(record& r) noexcept;
-// LOG_FATAL: flush, then abort.
+// LOG_FATAL: write everything queued (bounded by options::crash_drain_timeout), then abort.
 [[noreturn]] void fatal_abort() noexcept;
+// Out of line and cold (src/frontend): a LOG_* call interrupted this thread's own LOG_* call
+// (a signal handler): the record is dropped and counted, never mixed into the other.
+void reentrant_drop() noexcept;
 
 // Enqueues r for a producer attached with in_flight published, then leaves flight.
 inline void submit(producer& p, record& r) noexcept {
@@ -116,6 +125,12 @@ template <const site_info* Site, class... A>
 void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
   producer* p = tl_producer;
   if (p != nullptr) [[likely]] {
+    // Only a signal handler interrupting this thread's own LOG_* call finds it in flight; the
+    // producer token is not re-entrant, so that record is dropped (and counted) below.
+    if (p->in_flight.load(std::memory_order_relaxed) != not_in_flight) [[unlikely]] {
+      reentrant_drop();
+      return;
+    }
     p->in_flight.store(p->last_ts, std::memory_order_relaxed);
     // Orders the store above before the generation load for the compiler; the CPU-level order
     // is forced from the stopping side with membarrier(2) (see logger.cpp).

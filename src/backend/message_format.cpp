@@ -1,16 +1,13 @@
-#include "backend/formatter.h"
-
-#include <unistd.h>
+#include "backend/message_format.h"
 
 #include <cmath>
 #include <cstring>
-#include <mutex>
-#include <stdexcept>
+#include <exception>
+#include <memory>
+#include <string>
 
 #include <fmt/args.h>
 #include <fmt/compile.h>
-
-#include "core/shared.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -77,10 +74,24 @@ struct parsed_format {
   std::vector<segment> segs;
 };
 
+// The length of the UTF-8 sequence `lead` starts, as fmt counts it (1 for a stray byte).
+constexpr std::size_t utf8_length(char lead) {
+  const auto b = static_cast<unsigned char>(lead);
+  return b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf8 ? 4 : 1;
+}
+
+// Parses `f` for `nargs` arguments. Anything this parser does not handle, or that fmt would
+// reject, makes the whole string generic: fmt then formats it, or reports the error.
 parsed_format* parse(std::string_view f, unsigned nargs) {
-  auto* pf = new parsed_format;
+  auto pf = std::make_unique<parsed_format>();
+  auto generic = [&pf] {
+    pf->generic = true;
+    pf->segs.clear();
+    return pf.release();
+  };
   std::string lit;
   int next_auto = 0;
+  bool manual = false;  // fmt rejects a string mixing "{}" and "{N}"
   std::size_t i = 0;
   while (i < f.size()) {
     char c = f[i];
@@ -91,31 +102,31 @@ parsed_format* parse(std::string_view f, unsigned nargs) {
         continue;
       }
       std::size_t j = f.find_first_of("{}", i + 1);
-      if (j == std::string_view::npos || f[j] == '{') {  // nested replacement field: dynamic width etc.
-        pf->generic = true;
-        return pf;
-      }
+      if (j == std::string_view::npos || f[j] == '{') return generic();  // nested field: dynamic width etc.
       std::string_view field = f.substr(i + 1, j - i - 1);
       std::string_view id = field, spec;
       if (auto colon = field.find(':'); colon != std::string_view::npos) {
         id = field.substr(0, colon);
         spec = field.substr(colon + 1);
+        // fmt reads the code point after ':' as a fill when an alignment follows, even a '}'
+        // ("{:}>8}" pads with '}'): when that code point reaches the '}' found, leave it to fmt.
+        if (spec.size() < utf8_length(spec.empty() ? '}' : spec[0])) return generic();
       }
       segment s;
       s.literal = std::move(lit);
       lit.clear();
       if (id.empty()) {
+        if (manual) return generic();
         s.arg = next_auto++;
-      } else if (id.find_first_not_of("0123456789") == std::string_view::npos && id.size() < 4) {
+      } else if (id.find_first_not_of("0123456789") == std::string_view::npos && id.size() < 4 &&
+                 (id.size() == 1 || id[0] != '0')) {  // fmt reads "00" as no number
+        if (next_auto > 0) return generic();
+        manual = true;
         s.arg = std::stoi(std::string(id));
       } else {
-        pf->generic = true;  // named argument
-        return pf;
+        return generic();  // a named argument, or not an argument id at all
       }
-      if (static_cast<unsigned>(s.arg) >= nargs) {
-        pf->generic = true;
-        return pf;
-      }
+      if (static_cast<unsigned>(s.arg) >= nargs) return generic();
       if (spec.empty()) {
         s.spec = spec_kind::none;
       } else if (spec.size() >= 3 && spec.size() <= 4 && spec.front() == '.' && spec.back() == 'f' &&
@@ -130,8 +141,9 @@ parsed_format* parse(std::string_view f, unsigned nargs) {
       pf->segs.push_back(std::move(s));
       i = j + 1;
     } else if (c == '}') {
+      if (i + 1 >= f.size() || f[i + 1] != '}') return generic();  // unmatched '}'
       lit += '}';
-      i += (i + 1 < f.size() && f[i + 1] == '}') ? 2 : 1;
+      i += 2;
     } else {
       std::size_t j = f.find_first_of("{}", i);
       if (j == std::string_view::npos) j = f.size();
@@ -142,31 +154,59 @@ parsed_format* parse(std::string_view f, unsigned nargs) {
   segment tail;
   tail.literal = std::move(lit);
   pf->segs.push_back(std::move(tail));
-  return pf;
+  return pf.release();
 }
-
-}  // namespace
-
-// Appends without fmt's general loop: one capacity check, then a short copy inline.
-[[gnu::always_inline]] inline void append(fmt::memory_buffer& out, std::string_view s) {
-  const std::size_t old = out.size();
-  if (out.capacity() - old < s.size()) [[unlikely]] out.reserve(old + s.size() + 256);
-  out.try_resize(old + s.size());
-  char* d = out.data() + old;
-  std::memcpy(d, s.data(), s.size());
-}
-
-namespace {
 
 template <class T>
 void format_one(fmt::memory_buffer& out, const std::string& one, const T& v) {
   fmt::vformat_to(fmt::appender(out), one, fmt::make_format_args(v));
 }
 
+// What a deferred_format type's formatter threw (other than fmt::format_error), carried out to
+// format_message, which writes the note the caller side writes for a throwing formatter.
+struct formatter_threw {
+  std::string what;
+};
+
 void format_custom(fmt::memory_buffer& out, std::string_view one, const arg_value& a) {
   fmt::detail::buffer<char>& base = out;
-  a.fn(&base, one, reinterpret_cast<const unsigned char*>(a.s.data()));
+  try {
+    a.fn(&base, one, reinterpret_cast<const unsigned char*>(a.s.data()));
+  } catch (const fmt::format_error&) {
+    throw;  // the spec does not suit the type: a format error, as for a built-in type
+  } catch (const std::exception& e) {
+    throw formatter_threw{e.what()};
+  } catch (...) {
+    throw formatter_threw{"unknown exception"};
+  }
 }
+
+// A deferred_format argument on the generic path, formatted when fmt reaches its field (so one
+// no field names is never formatted). The field's spec applies to the type's "{}" text as to a
+// string: a dynamic width or precision cannot reach the type's own formatter, which sees only
+// the value's bytes and a one-field format string.
+struct custom_text {
+  const arg_value* a;
+};
+
+}  // namespace
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog
+
+template <>
+struct fmt::formatter<gidlog::detail::custom_text> : fmt::formatter<std::string_view> {
+  auto format(const gidlog::detail::custom_text& c, format_context& ctx) const {
+    fmt::memory_buffer text;
+    gidlog::detail::format_custom(text, "{}", *c.a);
+    return fmt::formatter<std::string_view>::format(std::string_view(text.data(), text.size()), ctx);
+  }
+};
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+namespace {
 
 void format_with_spec(fmt::memory_buffer& out, const segment& s, const arg_value& a) {
   switch (a.kind) {
@@ -211,21 +251,11 @@ void format_generic(const site_info& site, const std::vector<arg_value>& args, f
       case arg_kind::f80: store.push_back(a.ld); break;
       case arg_kind::pointer: store.push_back(a.p); break;
       case arg_kind::string: store.push_back(a.s); break;
-      case arg_kind::custom: {
-        // Dynamic fields (this path) apply their spec to the type's "{}" text, as to a string.
-        fmt::memory_buffer text;
-        format_custom(text, "{}", a);
-        store.push_back(std::string(text.data(), text.size()));
-        break;
-      }
+      case arg_kind::custom: store.push_back(custom_text{&a}); break;
     }
   }
   fmt::vformat_to(fmt::appender(out), site.format, store);
 }
-
-}  // namespace
-
-namespace {
 
 // Exact "{:.Nf}" for N <= 9 and |d| < 1e9, in integer arithmetic: d = m * 2^e exactly, so
 // d * 10^N = m * 10^N * 2^e, an 83-bit product shifted right by -e, rounded half to even on the
@@ -290,6 +320,29 @@ void format_fixed(double d, int precision, fmt::memory_buffer& out) {
   if (!fixed_small(d, precision, out)) fmt::format_to(fmt::appender(out), "{:.{}f}", d, precision);
 }
 
+namespace {
+
+// Replaces what format_message appended since `start` with a note saying why it failed.
+void failure_note(fmt::memory_buffer& out, std::size_t start, std::string_view why, std::string_view what,
+                  std::string_view format) noexcept {
+  out.resize(start);
+  try {
+    fmt::format_to(fmt::appender(out), "[gidlog: {}: {}; format \"{}\"]", why, what, format);
+  } catch (...) {
+    out.resize(start);
+  }
+}
+
+}  // namespace
+
+void free_site_cache(site_info& site) noexcept {
+  auto* c = static_cast<site_cache*>(site.backend_cache);
+  if (c == nullptr) return;
+  delete static_cast<parsed_format*>(c->parsed);
+  delete c;
+  site.backend_cache = nullptr;
+}
+
 bool format_message(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept {
   const std::size_t start = out.size();
   try {
@@ -316,177 +369,14 @@ bool format_message(const site_info& site, const std::vector<arg_value>& args, f
       }
     }
     return true;
+  } catch (const formatter_threw& e) {
+    failure_note(out, start, "formatting threw", e.what, site.format);
   } catch (const std::exception& e) {
-    try {
-      out.resize(start);
-      fmt::format_to(fmt::appender(out), "[gidlog: format error: {}; format \"{}\"]", e.what(), site.format);
-    } catch (...) {
-    }
+    failure_note(out, start, "format error", e.what(), site.format);
   } catch (...) {
+    failure_note(out, start, "format error", "unknown exception", site.format);
   }
   return false;
-}
-
-// ---- the line ------------------------------------------------------------------------------------
-
-line_formatter::line_formatter(const options& opt)
-    : utc_(opt.utc), escape_newlines_(opt.escape_newlines), name_(opt.name) {
-  static constexpr std::string_view known = "YmdHMSefFzlLtPnsg#!v";
-  const std::string& p = opt.pattern;
-  std::string lit;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i] != '%') {
-      lit += p[i];
-      continue;
-    }
-    if (i + 1 >= p.size())
-      throw std::invalid_argument("gidlog::options::pattern: ends with a lone '%'");
-    char f = p[++i];
-    if (f == '%') {
-      lit += '%';
-      continue;
-    }
-    if (known.find(f) == std::string_view::npos)
-      throw std::invalid_argument(fmt::format("gidlog::options::pattern: unknown flag '%{}' in \"{}\"", f, p));
-    if (!lit.empty()) tokens_.push_back({0, std::move(lit)});
-    lit.clear();
-    tokens_.push_back({f, {}});
-  }
-  if (!lit.empty()) tokens_.push_back({0, std::move(lit)});
-}
-
-namespace {
-inline void put2(char* d, int v) {
-  d[0] = static_cast<char>('0' + v / 10);
-  d[1] = static_cast<char>('0' + v % 10);
-}
-inline void append_digits(fmt::memory_buffer& out, std::uint64_t v, int width) {
-  char buf[20] = {};
-  for (int i = width - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  }
-  out.append(buf, buf + width);
-}
-}  // namespace
-
-void line_formatter::refresh_date(std::int64_t sec) {
-  time_t when = static_cast<time_t>(sec);
-  if (utc_) gmtime_r(&when, &tm_);
-  else localtime_r(&when, &tm_);
-  int year = tm_.tm_year + 1900;
-  put2(date_ + 0, year / 100 % 100);
-  put2(date_ + 2, year % 100);
-  put2(date_ + 4, tm_.tm_mon + 1);
-  put2(date_ + 6, tm_.tm_mday);
-  put2(date_ + 8, tm_.tm_hour);
-  put2(date_ + 10, tm_.tm_min);
-  put2(date_ + 12, tm_.tm_sec);
-  long off = utc_ ? 0 : tm_.tm_gmtoff;
-  date_[14] = off < 0 ? '-' : '+';
-  if (off < 0) off = -off;
-  put2(date_ + 15, static_cast<int>(off / 3600));
-  put2(date_ + 17, static_cast<int>(off / 60 % 60));
-  cached_sec_ = sec;
-  pieces_.clear();
-  for (const token& t : tokens_) {
-    std::string_view fixed = t.flag == 0 ? std::string_view{t.text} : date_field(t.flag);
-    if (t.flag != 0 && fixed.empty()) {
-      pieces_.push_back({t.flag, {}});
-    } else if (!pieces_.empty() && pieces_.back().flag == 0) {
-      pieces_.back().text += fixed;
-    } else {
-      pieces_.push_back({0, std::string(fixed)});
-    }
-  }
-}
-
-std::string_view line_formatter::date_field(char flag) const {
-  switch (flag) {
-    case 'Y': return {date_, 4};
-    case 'm': return {date_ + 4, 2};
-    case 'd': return {date_ + 6, 2};
-    case 'H': return {date_ + 8, 2};
-    case 'M': return {date_ + 10, 2};
-    case 'S': return {date_ + 12, 2};
-    case 'z': return {date_ + 14, 5};
-    default: return {};  // changes per record
-  }
-}
-
-namespace {
-inline void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
-  fmt::format_int n(v);
-  append(out, {n.data(), n.size()});
-}
-}  // namespace
-
-void line_formatter::append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc,
-                                    std::int64_t wall_ns, fmt::memory_buffer& out) {
-  switch (flag) {
-    case 'e': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000) / 1'000'000, 3); break;
-    case 'f': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000) / 1'000, 6); break;
-    case 'F': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000), 9); break;
-    case 'l': append(out, level_name(site.level)); break;
-    case 'L': out.push_back(level_name(site.level)[0]); break;
-    case 't': append_uint(out, r.gid); break;
-    case 'P': append_uint(out, static_cast<std::uint64_t>(getpid())); break;
-    case 'n': append(out, sc.logger.empty() ? std::string_view{name_} : sc.logger); break;
-    case 's': append(out, sc.file); break;
-    case 'g': append(out, sc.path); break;
-    case '#': append_uint(out, site.line); break;
-    case '!': append(out, sc.function); break;
-    default: break;
-  }
-}
-
-line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out) {
-  const site_info* site;
-  std::uint32_t nomem_bytes = 0;
-  if (r.meta == &nomem_meta) {
-    std::memcpy(&nomem_bytes, r.payload.bytes, 4);
-    std::memcpy(&site, r.payload.bytes + 4, sizeof site);
-  } else {
-    site = r.meta->site;
-  }
-  const site_cache& sc = cache_of(*site);
-  if (wall_ns < 0) wall_ns = 0;
-  std::int64_t sec = wall_ns / 1'000'000'000;
-  if (sec != cached_sec_) refresh_date(sec);
-
-  result res{site, 0, 0, true};
-  for (const token& t : pieces_) {
-    if (t.flag == 0) {
-      append(out, t.text);
-    } else if (t.flag == 'v') {
-      res.msg_begin = out.size();
-      if (r.meta == &nomem_meta) {
-        fmt::format_to(fmt::appender(out), "[gidlog: out of memory: a message of {} bytes was lost; format \"{}\"]",
-                       nomem_bytes, site->format);
-      } else if (r.meta->preformatted) {
-        const unsigned char* d = r.data();
-        append(out, {reinterpret_cast<const char*>(d), r.size});
-      } else {
-        decode_args(*r.meta, r.data(), args_);
-        res.format_ok = format_message(*site, args_, out);
-      }
-      if (escape_newlines_) {
-        // Rewrites in place from the message start; rare, so a second buffer is fine.
-        std::string msg(out.data() + res.msg_begin, out.size() - res.msg_begin);
-        out.resize(res.msg_begin);
-        for (char c : msg) {
-          if (c == '\n') append(out, "\\n");
-          else if (c == '\r') append(out, "\\r");
-          else out.push_back(c);
-        }
-      }
-      res.msg_end = out.size();
-    } else {
-      append_dynamic(t.flag, r, *site, sc, wall_ns, out);
-    }
-  }
-  out.push_back('\n');
-  return res;
 }
 
 }  // namespace detail

@@ -1,0 +1,174 @@
+#include "backend/line_pattern.h"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+line_formatter::line_formatter(const options& opt)
+    : utc_(opt.utc), escape_newlines_(opt.escape_newlines), name_(opt.name) {
+  static constexpr std::string_view known = "YmdHMSefFzlLtPnsg#!v";
+  const std::string& p = opt.pattern;
+  std::string lit;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] != '%') {
+      lit += p[i];
+      continue;
+    }
+    if (i + 1 >= p.size())
+      throw std::invalid_argument("gidlog::options::pattern: ends with a lone '%'");
+    char f = p[++i];
+    if (f == '%') {
+      lit += '%';
+      continue;
+    }
+    if (known.find(f) == std::string_view::npos)
+      throw std::invalid_argument(fmt::format("gidlog::options::pattern: unknown flag '%{}' in \"{}\"", f, p));
+    if (!lit.empty()) tokens_.push_back({0, std::move(lit)});
+    lit.clear();
+    tokens_.push_back({f, {}});
+  }
+  if (!lit.empty()) tokens_.push_back({0, std::move(lit)});
+}
+
+namespace {
+inline void put2(char* d, int v) {
+  d[0] = static_cast<char>('0' + v / 10);
+  d[1] = static_cast<char>('0' + v % 10);
+}
+inline void append_digits(fmt::memory_buffer& out, std::uint64_t v, int width) {
+  char buf[20] = {};
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  out.append(buf, buf + width);
+}
+}  // namespace
+
+void line_formatter::refresh_date(std::int64_t sec) {
+  time_t when = static_cast<time_t>(sec);
+  if (utc_) gmtime_r(&when, &tm_);
+  else localtime_r(&when, &tm_);
+  int year = tm_.tm_year + 1900;
+  put2(date_ + 0, year / 100 % 100);
+  put2(date_ + 2, year % 100);
+  put2(date_ + 4, tm_.tm_mon + 1);
+  put2(date_ + 6, tm_.tm_mday);
+  put2(date_ + 8, tm_.tm_hour);
+  put2(date_ + 10, tm_.tm_min);
+  put2(date_ + 12, tm_.tm_sec);
+  long off = utc_ ? 0 : tm_.tm_gmtoff;
+  date_[14] = off < 0 ? '-' : '+';
+  if (off < 0) off = -off;
+  put2(date_ + 15, static_cast<int>(off / 3600));
+  put2(date_ + 17, static_cast<int>(off / 60 % 60));
+  cached_sec_ = sec;
+  pieces_.clear();
+  for (const token& t : tokens_) {
+    std::string_view fixed = t.flag == 0 ? std::string_view{t.text} : date_field(t.flag);
+    if (t.flag != 0 && fixed.empty()) {
+      pieces_.push_back({t.flag, {}});
+    } else if (!pieces_.empty() && pieces_.back().flag == 0) {
+      pieces_.back().text += fixed;
+    } else {
+      pieces_.push_back({0, std::string(fixed)});
+    }
+  }
+}
+
+std::string_view line_formatter::date_field(char flag) const {
+  switch (flag) {
+    case 'Y': return {date_, 4};
+    case 'm': return {date_ + 4, 2};
+    case 'd': return {date_ + 6, 2};
+    case 'H': return {date_ + 8, 2};
+    case 'M': return {date_ + 10, 2};
+    case 'S': return {date_ + 12, 2};
+    case 'z': return {date_ + 14, 5};
+    default: return {};  // changes per record
+  }
+}
+
+namespace {
+inline void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
+  fmt::format_int n(v);
+  append(out, {n.data(), n.size()});
+}
+}  // namespace
+
+void line_formatter::append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc,
+                                    std::int64_t wall_ns, fmt::memory_buffer& out) {
+  switch (flag) {
+    case 'e': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000) / 1'000'000, 3); break;
+    case 'f': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000) / 1'000, 6); break;
+    case 'F': append_digits(out, static_cast<std::uint64_t>(wall_ns % 1'000'000'000), 9); break;
+    case 'l': append(out, level_name(site.level)); break;
+    case 'L': out.push_back(level_name(site.level)[0]); break;
+    case 't': append_uint(out, r.gid); break;
+    case 'P': append_uint(out, static_cast<std::uint64_t>(getpid())); break;
+    case 'n': append(out, sc.logger.empty() ? std::string_view{name_} : sc.logger); break;
+    case 's': append(out, sc.file); break;
+    case 'g': append(out, sc.path); break;
+    case '#': append_uint(out, site.line); break;
+    case '!': append(out, sc.function); break;
+    default: break;
+  }
+}
+
+line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out) {
+  const site_info* site;
+  std::uint32_t nomem_bytes = 0;
+  if (r.meta == &nomem_meta) {
+    std::memcpy(&nomem_bytes, r.payload.bytes, 4);
+    std::memcpy(&site, r.payload.bytes + 4, sizeof site);
+  } else {
+    site = r.meta->site;
+  }
+  const site_cache& sc = cache_of(*site);
+  if (wall_ns < 0) wall_ns = 0;
+  std::int64_t sec = wall_ns / 1'000'000'000;
+  if (sec != cached_sec_) refresh_date(sec);
+
+  result res{site, 0, 0, true};
+  for (const token& t : pieces_) {
+    if (t.flag == 0) {
+      append(out, t.text);
+    } else if (t.flag == 'v') {
+      res.msg_begin = out.size();
+      if (r.meta == &nomem_meta) {
+        fmt::format_to(fmt::appender(out), "[gidlog: out of memory: a message of {} bytes was lost; format \"{}\"]",
+                       nomem_bytes, site->format);
+      } else if (r.meta->preformatted) {
+        const unsigned char* d = r.data();
+        append(out, {reinterpret_cast<const char*>(d), r.size});
+      } else {
+        decode_args(*r.meta, r.data(), args_);
+        res.format_ok = format_message(*site, args_, out);
+      }
+      if (escape_newlines_) {
+        // Rewrites in place from the message start; rare, so a second buffer is fine.
+        std::string msg(out.data() + res.msg_begin, out.size() - res.msg_begin);
+        out.resize(res.msg_begin);
+        for (char c : msg) {
+          if (c == '\n') append(out, "\\n");
+          else if (c == '\r') append(out, "\\r");
+          else out.push_back(c);
+        }
+      }
+      res.msg_end = out.size();
+    } else {
+      append_dynamic(t.flag, r, *site, sc, wall_ns, out);
+    }
+  }
+  out.push_back('\n');
+  return res;
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog

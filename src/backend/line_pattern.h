@@ -1,0 +1,61 @@
+#pragma once
+// Backend thread: turns a record into a line laid out by options::pattern. The pattern is
+// compiled once; the date parts are cached per second; the message comes from message_format.h.
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <gidlog/detail/record.h>
+#include <gidlog/options.h>
+
+#include "backend/message_format.h"
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+class line_formatter {
+ public:
+  // Throws std::invalid_argument naming options::pattern for an unknown flag.
+  explicit line_formatter(const options& opt);
+
+  struct result {
+    const site_info* site;           // the record's call site (for a nomem record, from its payload)
+    std::size_t msg_begin, msg_end;  // the message within `out`
+    bool format_ok;
+  };
+  // Appends one whole line ("...\n") for record `r` to `out`.
+  result format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out);
+
+  const std::string& logger_name() const noexcept { return name_; }
+
+ private:
+  struct token {
+    char flag;        // 0: literal
+    std::string text;
+  };
+  void refresh_date(std::int64_t sec);
+  void append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc, std::int64_t wall_ns,
+                      fmt::memory_buffer& out);
+  std::string_view date_field(char flag) const;
+
+  std::vector<token> tokens_;
+  // tokens_ rendered for the current second: literals and date fields merged into one text,
+  // so a record appends a handful of pieces.
+  std::vector<token> pieces_;
+  bool utc_;
+  bool escape_newlines_;
+  std::string name_;
+  std::int64_t cached_sec_ = INT64_MIN;
+  std::tm tm_{};
+  char date_[32];  // "YYYY" "MM" "DD" "HH" "MM" "SS" digits, refreshed once a second
+  std::vector<arg_value> args_;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog

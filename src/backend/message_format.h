@@ -1,0 +1,75 @@
+#pragma once
+// Backend thread: a record's message. Decodes the arguments the caller copied into the record and
+// formats them with the call site's format string, which is parsed once and cached in the site.
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <gidlog/detail/record.h>
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+
+// One decoded argument.
+struct arg_value {
+  arg_kind kind;
+  union {
+    bool b;
+    char c;
+    std::int64_t i;
+    std::uint64_t u;
+    float f;
+    double d;
+    long double ld;
+    const void* p;
+  };
+  std::string_view s;             // string: the text; custom: the value's bytes
+  custom_format_fn fn = nullptr;  // custom only
+};
+
+// What the backend derives once per call site: string lengths and the parsed format string.
+// Lives in site_info::backend_cache; created under the writer lock, never freed by the backend.
+struct site_cache {
+  std::string_view file, path, function, logger;  // logger: empty when the site names none
+  void* parsed = nullptr;                         // the parsed format string, made on first use
+};
+const site_cache& cache_of(const site_info& site);
+
+// Frees site.backend_cache and resets it, for tests and fuzzers that make sites at run time.
+// The backend never calls it: a LOG_* site lives as long as the program.
+void free_site_cache(site_info& site) noexcept;
+
+// Decodes the payload of a value record into `out` (resized to meta.nargs). `data` holds what
+// encode_args wrote for `meta`; nothing checks it against a size.
+void decode_args(const record_meta& meta, const unsigned char* data, std::vector<arg_value>& out);
+
+// Appends the message of `site` with `args` to `out`. Never throws. On failure it appends a note
+// instead of the message (nothing partial) and returns false:
+//   "[gidlog: format error: <what>; format \"<format>\"]" when the format string does not fit the
+//     arguments (only possible for a format string not checked at compile time), and
+//   "[gidlog: formatting threw: <what>; format \"<format>\"]" when a deferred_format type's
+//     fmt::formatter threw (<what> is "unknown exception" for something not a std::exception),
+//     the note the caller writes when a formatter throws there.
+// `args` must be the decoded arguments of a record of `site`: the parsed format is cached for
+// that argument count.
+bool format_message(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept;
+
+// Formats `d` like fmt's "{:.<precision>f}", faster for the common range.
+void format_fixed(double d, int precision, fmt::memory_buffer& out);
+
+// Appends without fmt's general loop: one capacity check, then a short copy inline.
+[[gnu::always_inline]] inline void append(fmt::memory_buffer& out, std::string_view s) {
+  const std::size_t old = out.size();
+  if (out.capacity() - old < s.size()) [[unlikely]] out.reserve(old + s.size() + 256);
+  out.try_resize(old + s.size());
+  char* d = out.data() + old;
+  std::memcpy(d, s.data(), s.size());
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog

@@ -1,0 +1,440 @@
+// The crash handler: on a fatal signal, std::terminate or quick_exit(), one FATAL record with what
+// happened and a backtrace, then everything queued is written (bounded by
+// options::crash_drain_timeout), then the previous disposition runs as if gidlog had not been
+// there. LOG_FATAL's abort goes through the same drain.
+//
+// What runs on the crashing thread is kept to what is safe in a signal handler: the description
+// is written into static storage with no allocation, the record refers to it by pointer, and the
+// backend thread (which may allocate) symbolizes and formats it. Only when the crashing thread is
+// the backend itself, or no backend runs, does the crashing thread format and write, and then it
+// may allocate (bounded by the same timeout).
+#include "core/crash.h"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <typeinfo>
+
+#include <fmt/format.h>
+
+#include <gidlog/gidlog.h>
+
+#include "backend/backend.h"
+#include "core/shared.h"
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+namespace {
+
+constexpr int max_frames = 48;
+
+// The one crash being handled (the first thread to crash owns it).
+struct crash_info {
+  char what[640];        // "SIGSEGV (SEGV_MAPERR, address 0x0)", "uncaught exception ...", ...
+  char thread_name[17];  // prctl(PR_GET_NAME)
+  std::uint32_t gid;
+  void* frames[max_frames];
+  int nframes;
+};
+crash_info g_info;
+
+// The record's argument: a pointer to g_info, copied as bytes and formatted by whoever writes it.
+struct crash_ref {
+  const crash_info* info;
+};
+
+}  // namespace
+}  // namespace detail
+
+template <>
+struct deferred_format<detail::crash_ref> : std::true_type {};
+
+}  // namespace v0
+}  // namespace gidlog
+
+template <>
+struct fmt::formatter<gidlog::detail::crash_ref> {
+  constexpr auto parse(format_parse_context& ctx) { return ctx.begin(); }
+  auto format(const gidlog::detail::crash_ref& ref, format_context& ctx) const {
+    const auto& c = *ref.info;
+    auto out = fmt::format_to(ctx.out(), "crash: {} in thread \"{}\" gid-{}", c.what, c.thread_name, c.gid);
+    for (int i = 0; i < c.nframes; ++i) {
+      Dl_info d{};
+      out = fmt::format_to(out, "\n    #{} {}", i, c.frames[i]);
+      if (dladdr(c.frames[i], &d) == 0) continue;
+      auto at = reinterpret_cast<std::uintptr_t>(c.frames[i]);
+      if (d.dli_sname != nullptr) {
+        int status = 0;
+        char* name = abi::__cxa_demangle(d.dli_sname, nullptr, nullptr, &status);
+        out = fmt::format_to(out, " {}+{:#x}", status == 0 && name != nullptr ? name : d.dli_sname,
+                             at - reinterpret_cast<std::uintptr_t>(d.dli_saddr));
+        std::free(name);
+      }
+      if (d.dli_fname != nullptr)
+        out = fmt::format_to(out, " ({}+{:#x})", d.dli_fname, at - reinterpret_cast<std::uintptr_t>(d.dli_fbase));
+    }
+    return out;
+  }
+};
+
+namespace gidlog {
+inline namespace v0 {
+namespace detail {
+namespace {
+
+constinit site_info crash_site{gidlog::level::fatal, 0, "gidlog", "gidlog", "crash_handler", nullptr, "{}"};
+
+constexpr int max_signals = 16;
+struct saved_action {
+  int sig = 0;
+  struct sigaction old {};
+};
+saved_action g_saved[max_signals];
+int g_nsaved = 0;
+std::terminate_handler g_prev_terminate = nullptr;
+std::atomic<bool> g_installed{false};
+std::atomic<std::int64_t> g_timeout_ns{2'000'000'000};
+
+std::atomic<pid_t> g_owner{0};       // the thread handling the crash
+std::atomic<bool> g_handled{false};  // its drain is over: later signals go straight to the old handlers
+
+// ---- async-signal-safe text ---------------------------------------------------------------------
+
+struct text {
+  char* buf;
+  std::size_t cap, len = 0;
+  text& operator<<(std::string_view s) noexcept {
+    for (char ch : s)
+      if (len + 1 < cap) buf[len++] = ch;
+    buf[len] = '\0';
+    return *this;
+  }
+  text& hex(std::uintptr_t v) noexcept {
+    char tmp[2 + 2 * sizeof v];
+    int n = 0;
+    do {
+      tmp[n++] = "0123456789abcdef"[v & 15];
+      v >>= 4;
+    } while (v != 0);
+    *this << "0x";
+    while (n > 0) *this << std::string_view(&tmp[--n], 1);
+    return *this;
+  }
+  text& dec(long v) noexcept {
+    char tmp[24];
+    int n = 0;
+    unsigned long u = v < 0 ? 0UL - static_cast<unsigned long>(v) : static_cast<unsigned long>(v);
+    do {
+      tmp[n++] = static_cast<char>('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (v < 0) *this << "-";
+    while (n > 0) *this << std::string_view(&tmp[--n], 1);
+    return *this;
+  }
+};
+
+const char* code_name(int sig, int code) noexcept {
+  switch (code) {
+    case SI_USER: return "SI_USER";
+    case SI_TKILL: return "SI_TKILL";
+    case SI_QUEUE: return "SI_QUEUE";
+    case SI_KERNEL: return "SI_KERNEL";
+    default: break;
+  }
+  if (sig == SIGSEGV) {
+    if (code == SEGV_MAPERR) return "SEGV_MAPERR";
+    if (code == SEGV_ACCERR) return "SEGV_ACCERR";
+  } else if (sig == SIGBUS) {
+    if (code == BUS_ADRALN) return "BUS_ADRALN";
+    if (code == BUS_ADRERR) return "BUS_ADRERR";
+    if (code == BUS_OBJERR) return "BUS_OBJERR";
+  } else if (sig == SIGFPE) {
+    if (code == FPE_INTDIV) return "FPE_INTDIV";
+    if (code == FPE_INTOVF) return "FPE_INTOVF";
+    if (code == FPE_FLTDIV) return "FPE_FLTDIV";
+    if (code == FPE_FLTOVF) return "FPE_FLTOVF";
+    if (code == FPE_FLTUND) return "FPE_FLTUND";
+    if (code == FPE_FLTRES) return "FPE_FLTRES";
+    if (code == FPE_FLTINV) return "FPE_FLTINV";
+  } else if (sig == SIGILL) {
+    if (code == ILL_ILLOPC) return "ILL_ILLOPC";
+    if (code == ILL_ILLOPN) return "ILL_ILLOPN";
+    if (code == ILL_ILLADR) return "ILL_ILLADR";
+    if (code == ILL_PRVOPC) return "ILL_PRVOPC";
+  }
+  return nullptr;
+}
+
+bool is_fault(int sig) noexcept { return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE; }
+
+std::int64_t now_ns() noexcept { return monotonic_ns(); }
+
+void pause_ms(long ms) noexcept {
+  timespec d{ms / 1000, (ms % 1000) * 1'000'000};
+  nanosleep(&d, nullptr);
+}
+
+// Fills g_info's thread, gid and frames; frames before `pc` (the handler's own) are left out.
+void capture(void* pc) noexcept {
+  g_info.gid = gidlog::gid();
+  g_info.thread_name[0] = '\0';
+  prctl(PR_GET_NAME, g_info.thread_name, 0, 0, 0);
+  g_info.thread_name[16] = '\0';
+  void* raw[max_frames + 8];
+  int n = backtrace(raw, max_frames + 8);
+  int from = 0;
+  if (pc != nullptr) {
+    for (int i = 0; i < n; ++i)
+      if (raw[i] == pc) {
+        from = i;
+        break;
+      }
+  } else if (n > 2) {
+    from = 2;  // capture() and its caller
+  }
+  g_info.nframes = 0;
+  for (int i = from; i < n && g_info.nframes < max_frames; ++i) g_info.frames[g_info.nframes++] = raw[i];
+}
+
+void* pc_of(void* uc) noexcept {
+  if (uc == nullptr) return nullptr;
+  auto* ctx = static_cast<ucontext_t*>(uc);
+#if defined(__x86_64__)
+  return reinterpret_cast<void*>(ctx->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return reinterpret_cast<void*>(ctx->uc_mcontext.pc);
+#else
+  (void)ctx;
+  return nullptr;
+#endif
+}
+
+// Writes `rec` (if any) after everything already queued, within the timeout.
+void drain(const record* rec) noexcept {
+  crash_drain& c = shared().crash;
+  const std::int64_t deadline = now_ns() + g_timeout_ns.load(std::memory_order_relaxed);
+  // This thread may have crashed inside a LOG_* call: its stamp would hold the backend back.
+  if (producer* p = tl_producer; p != nullptr) p->in_flight.store(not_in_flight, std::memory_order_release);
+  if (rec != nullptr) c.rec = *rec;
+  else c.rec.meta = nullptr;
+  c.deadline_ns = deadline;
+  if (backend_is_this_thread()) {
+    backend_crash_drain_self(deadline);
+    return;
+  }
+  if (g_gen.load(std::memory_order_acquire) != 0 && backend_alive()) {
+    c.requested.store(1, std::memory_order_release);
+    // A little past the deadline: the backend stops waiting for in-flight stamps at the deadline
+    // and still has to write and flush.
+    while (c.done.load(std::memory_order_acquire) == 0 && now_ns() < deadline + 200'000'000) pause_ms(1);
+    if (c.done.load(std::memory_order_acquire) == 0) {
+      static const char msg[] = "gidlog: crash: gave up writing the queued records (a sink is stalled)\n";
+      (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    }
+    return;
+  }
+  if (rec != nullptr) {
+    record copy = *rec;
+    write_crash_record_sync(copy, deadline);
+  }
+}
+
+void make_record(record& r) noexcept {
+  r = record{};
+  r.ts = arch::cycles();
+  r.gid = g_info.gid;
+  encode_args<&crash_site>(r, crash_ref{&g_info});
+}
+
+// Claims the crash for this thread. False: another thread owns it (this one waited for it).
+bool claim() noexcept {
+  const auto me = static_cast<pid_t>(gidlog::gid());
+  pid_t expected = 0;
+  if (g_owner.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return true;
+  if (expected != me) {
+    // Two threads crashing at once: the first one writes the log; this one waits for it (bounded)
+    // and then dies with its own signal.
+    const std::int64_t until = now_ns() + 2 * g_timeout_ns.load(std::memory_order_relaxed) + 1'000'000'000;
+    while (!g_handled.load(std::memory_order_acquire) && now_ns() < until) pause_ms(1);
+  }
+  return false;
+}
+
+// Puts back the disposition gidlog replaced and lets the signal take its course.
+void chain(int sig, siginfo_t* si) noexcept {
+  for (int i = 0; i < g_nsaved; ++i)
+    if (g_saved[i].sig == sig) sigaction(sig, &g_saved[i].old, nullptr);
+  // A fault the kernel raised happens again when the handler returns, now for the old handler,
+  // with its real siginfo; anything else is sent again.
+  if (si != nullptr && si->si_code > 0 && is_fault(sig)) return;
+  syscall(SYS_tgkill, getpid(), static_cast<pid_t>(gidlog::gid()), sig);
+}
+
+void on_signal(int sig, siginfo_t* si, void* uc) {
+  const int saved_errno = errno;
+  if (g_handled.load(std::memory_order_acquire)) {
+    chain(sig, si);
+    errno = saved_errno;
+    return;
+  }
+  if (!claim()) {
+    // This thread crashed again while handling the crash (in a sink, while draining): skip the
+    // record that crashed; or another thread handled its crash and this one goes down too.
+    crash_resume_self_drain();
+    chain(sig, si);
+    errno = saved_errno;
+    return;
+  }
+  text t{g_info.what, sizeof g_info.what};
+  const char* abbrev = sigabbrev_np(sig);
+  t << "SIG" << (abbrev != nullptr ? abbrev : "?");
+  if (si != nullptr) {
+    const char* code = code_name(sig, si->si_code);
+    t << " (";
+    if (code != nullptr) {
+      t << code;
+    } else {
+      t << "code ";
+      t.dec(si->si_code);
+    }
+    if (is_fault(sig) && si->si_code > 0) {
+      t << ", address ";
+      t.hex(reinterpret_cast<std::uintptr_t>(si->si_addr));
+    }
+    if (si->si_code <= 0) {
+      t << ", from pid ";
+      t.dec(si->si_pid);
+    }
+    t << ")";
+  }
+  capture(pc_of(uc));
+  record r;
+  make_record(r);
+  drain(&r);
+  g_handled.store(true, std::memory_order_release);
+  chain(sig, si);
+  errno = saved_errno;
+}
+
+void on_terminate() {
+  if (!g_handled.load(std::memory_order_acquire) && claim()) {
+    text t{g_info.what, sizeof g_info.what};
+    std::exception_ptr e = std::current_exception();
+    if (e == nullptr) {
+      t << "std::terminate() called with no exception";
+    } else {
+      t << "uncaught exception ";
+      const std::type_info* type = abi::__cxa_current_exception_type();
+      int status = 0;
+      char* name = type != nullptr ? abi::__cxa_demangle(type->name(), nullptr, nullptr, &status) : nullptr;
+      t << (name != nullptr ? name : type != nullptr ? type->name() : "of unknown type");
+      std::free(name);
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        t << ": " << ex.what();
+      } catch (...) {
+      }
+    }
+    capture(nullptr);
+    record r;
+    make_record(r);
+    drain(&r);
+    g_handled.store(true, std::memory_order_release);
+  }
+  if (g_prev_terminate != nullptr) g_prev_terminate();
+  std::abort();
+}
+
+void on_quick_exit() {
+  if (!g_installed.load(std::memory_order_acquire) || g_handled.load(std::memory_order_acquire) || !claim()) return;
+  text t{g_info.what, sizeof g_info.what};
+  t << "quick_exit() called";
+  capture(nullptr);
+  record r;
+  make_record(r);
+  drain(&r);
+  g_handled.store(true, std::memory_order_release);
+}
+
+}  // namespace
+
+void crash_install(const options& opt) {
+  g_timeout_ns.store(static_cast<std::int64_t>(opt.crash_drain_timeout.count()) * 1'000'000, std::memory_order_relaxed);
+  if (!opt.crash_handler || g_installed.load(std::memory_order_relaxed)) return;
+  // Load what the handler uses now, so a crash does not run the dynamic loader for it.
+  void* probe[2];
+  backtrace(probe, 2);
+  Dl_info d;
+  dladdr(reinterpret_cast<void*>(&crash_install), &d);
+  (void)sigabbrev_np(SIGSEGV);
+
+  g_nsaved = 0;
+  for (int sig : opt.crash_signals) {
+    if (g_nsaved == max_signals) break;
+    struct sigaction sa {};
+    sa.sa_sigaction = on_signal;
+    // SA_NODEFER: a second crash while draining re-enters the handler instead of killing the
+    // process outright, so the drain can skip the sink that crashed.
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    saved_action& s = g_saved[g_nsaved];
+    if (sigaction(sig, &sa, &s.old) == 0) {
+      s.sig = sig;
+      ++g_nsaved;
+    }
+  }
+  g_prev_terminate = std::set_terminate(on_terminate);
+  static const bool quick_exit_hooked = at_quick_exit(on_quick_exit) == 0;
+  (void)quick_exit_hooked;
+  g_installed.store(true, std::memory_order_release);
+}
+
+void crash_uninstall() noexcept {
+  if (!g_installed.load(std::memory_order_relaxed)) return;
+  for (int i = 0; i < g_nsaved; ++i) {
+    struct sigaction cur {};
+    // Leave a handler someone installed after us in place.
+    if (sigaction(g_saved[i].sig, nullptr, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
+      sigaction(g_saved[i].sig, &g_saved[i].old, nullptr);
+  }
+  g_nsaved = 0;
+  if (std::get_terminate() == on_terminate) std::set_terminate(g_prev_terminate);
+  g_installed.store(false, std::memory_order_release);
+}
+
+void crash_after_fork_child() noexcept {
+  g_owner.store(0, std::memory_order_relaxed);
+  g_handled.store(false, std::memory_order_relaxed);
+  shared().crash.requested.store(0, std::memory_order_relaxed);
+  shared().crash.done.store(0, std::memory_order_relaxed);
+}
+
+[[noreturn]] void fatal_abort() noexcept {
+  // LOG_FATAL's record is queued (or was written synchronously): write everything, bounded,
+  // then abort. The SIGABRT that follows finds the crash handled and goes to the old handler.
+  if (!g_handled.load(std::memory_order_acquire) && claim()) {
+    drain(nullptr);
+    g_handled.store(true, std::memory_order_release);
+  }
+  std::abort();
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace gidlog
