@@ -107,6 +107,7 @@ producer* attach_producer() noexcept {
         p->queue = q;
         p->gen = gen;
         p->published_gen.store(gen, std::memory_order_release);
+        p->fresh_token = true;
       }
       // Same protocol as the hot path: publish, then re-check the generation.
       p->in_flight.store(p->last_ts, std::memory_order_relaxed);
@@ -150,6 +151,11 @@ void backoff(unsigned& round) noexcept {
     p.dropped.store(p.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
+  // A token that never enqueued owns no block yet: every preallocated block may sit with the
+  // threads already logging. Waiting for the queue to drain below half would hold this thread's
+  // first record (and the backend's time order) for as long as the others keep it full.
+  const bool newcomer = p.fresh_token;
+  p.fresh_token = false;
   unsigned round = 0;
   for (;;) {
     if (q->try_enqueue(tok, r)) return;
@@ -164,7 +170,7 @@ void backoff(unsigned& round) noexcept {
     // a block with the producer that first took it, even empty). If the queue is far from full
     // we are starved, not backlogged: allocate one block for this thread. Memory stays bounded
     // by capacity plus one block per starved thread.
-    if (round > 256 && q->size_approx() < s.capacity / 2) {
+    if (round > 256 && (newcomer || q->size_approx() < s.capacity / 2)) {
       bool ok = false;
       try {
         ok = q->enqueue(tok, r);

@@ -36,6 +36,8 @@
 
 #include "child_process.h"
 
+#include "self_exec.h"
+
 namespace gidlog_test {
 
 // Starts this executable running the Catch test case `test_name` (a plain name: no commas,
@@ -64,7 +66,11 @@ inline child_result run_child_test(const std::string& test_name, const child_opt
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::string name = test_name;
-  char* argv[] = {exe.data(), name.data(), nullptr};
+  // Through the emulator when the tests run under one (self_exec.h).
+  std::vector<std::string> arg_strings = self_exec_args(exe, {name});
+  std::vector<char*> argv;
+  for (std::string& a : arg_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
 
   const std::string out_path = child_detail::temp_capture("out"), err_path = child_detail::temp_capture("err");
   posix_spawn_file_actions_t fa;
@@ -84,7 +90,7 @@ inline child_result run_child_test(const std::string& test_name, const child_opt
 
   const auto t0 = std::chrono::steady_clock::now();
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &at, argv, envp.data());
+  const int rc = ::posix_spawn(&pid, argv[0], &fa, &at, argv.data(), envp.data());
   posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {

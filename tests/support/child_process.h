@@ -51,6 +51,8 @@
 
 extern "C" char** environ;
 
+#include "self_exec.h"
+
 namespace gidlog_test {
 
 // ---- child side ---------------------------------------------------------------------------------
@@ -215,8 +217,11 @@ inline child_result run_child(const std::string& name, const child_options& opt 
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
-  std::string flag = "--gidlog-child", scenario = name;
-  char* argv[] = {exe.data(), flag.data(), scenario.data(), nullptr};
+  // Through the emulator when the tests run under one (self_exec.h).
+  std::vector<std::string> arg_strings = self_exec_args(exe, {"--gidlog-child", name});
+  std::vector<char*> argv;
+  for (std::string& a : arg_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
 
   std::string out_path = child_detail::temp_capture("out"), err_path = child_detail::temp_capture("err");
   int out_fd = opt.stdout_fd >= 0 ? opt.stdout_fd : ::open(out_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -233,7 +238,7 @@ inline child_result run_child(const std::string& name, const child_options& opt 
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
-    ::execve(argv[0], argv, envp.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   if (opt.stdout_fd < 0) ::close(out_fd);

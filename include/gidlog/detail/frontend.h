@@ -41,6 +41,7 @@ struct alignas(64) producer {
   std::atomic<bool> in_use{false};
   producer* next = nullptr;                // registry list, push-only
   void* alt_stack = nullptr;               // the owning thread's alternate signal stack (mmap'ed)
+  bool fresh_token = false;                // no record enqueued yet with this generation's token
 };
 
 // The three variables below are inline so the hot path reads them directly, and have default
