@@ -122,16 +122,7 @@ bool writer::write_lost_notice(sink_state& st, std::int64_t now_ns) {
                 lost_site.line,
                 sc.function,
                 fmt_.logger_name()};
-  try {
-    st.s->write(line);
-  } catch (const std::exception& e) {
-    failed(st, e.what(), "write");
-    return false;
-  } catch (...) {
-    failed(st, "unknown exception", "write");
-    return false;
-  }
-  st.dirty = true;
+  if (!try_write(st, line)) return false;
   report(fmt::format("sink {} lost {} lines while failing (options::sink_backlog_bytes = {}; its backlog peaked at "
                      "{} bytes)",
                      index_of(st), st.lost, backlog_cap_, st.backlog_peak));
@@ -147,36 +138,30 @@ bool writer::drain_backlog(sink_state& st, std::int64_t now_ns) {
     log_line v = l.view;
     v.text = l.text;
     v.message = std::string_view(l.text).substr(l.msg_begin, l.msg_end - l.msg_begin);
-    try {
-      st.s->write(v);
-    } catch (const std::exception& e) {
-      failed(st, e.what(), "write");
-      return false;
-    } catch (...) {
-      failed(st, "unknown exception", "write");
-      return false;
-    }
+    if (!try_write(st, v)) return false;
     st.backlog_bytes -= l.text.size();
     st.backlog.pop_front();
-    st.dirty = true;
   }
   return true;  // recovered once a flush goes through: a buffering sink takes lines it cannot write
 }
 
 void writer::deliver(sink_state& st, const log_line& line) {
   if (pending(st) && line.time_ns >= st.next_retry_ns) drain_backlog(st, line.time_ns);
-  if (!pending(st)) {
-    try {
-      st.s->write(line);
-      st.dirty = true;
-      return;
-    } catch (const std::exception& e) {
-      failed(st, e.what(), "write");
-    } catch (...) {
-      failed(st, "unknown exception", "write");
-    }
-  }
+  if (!pending(st) && try_write(st, line)) return;
   keep(st, line);
+}
+
+bool writer::try_write(sink_state& st, const log_line& line) {
+  try {
+    st.s->write(line);
+    st.dirty = true;
+    return true;
+  } catch (const std::exception& e) {
+    failed(st, e.what(), "write");
+  } catch (...) {
+    failed(st, "unknown exception", "write");
+  }
+  return false;
 }
 
 bool writer::reopen_due(std::int64_t now_ns) const noexcept {

@@ -70,6 +70,8 @@ class writer {
   // Something is waiting for this sink: the backlog or a lost-lines notice.
   static bool pending(const sink_state& st) noexcept { return !st.backlog.empty() || st.lost != 0; }
   void deliver(sink_state& st, const log_line& line);
+  // Hands `line` to the sink; a throw is reported and counted (failed()) and returns false.
+  bool try_write(sink_state& st, const log_line& line);
   void keep(sink_state& st, const log_line& line);
   bool drain_backlog(sink_state& st, std::int64_t now_ns);
   bool write_lost_notice(sink_state& st, std::int64_t now_ns);
