@@ -408,23 +408,23 @@ bool crash_resume_self_drain() noexcept {
 void backend_crash_drain_self(std::int64_t deadline_ns) noexcept {
   backend_state& b = *g_backend;
   crash_drain& crash = shared().crash;
-  // The crash hit this thread inside a batch: the record being written when it happened is
-  // written again from the next one on (sinks before the crashed one already have it: accepted).
-  std::size_t from = b.writing.load(std::memory_order_relaxed);
-  if (from != SIZE_MAX && from >= b.head && from < b.pending.size()) b.head = from + 1;
-  b.writing.store(SIZE_MAX, std::memory_order_relaxed);
+  // The crash hit this thread inside a batch. If a sink crashed, it is skipped from now on and the
+  // record is written again to the others (a sink before it in the list gets it twice: accepted);
+  // if it came from elsewhere (formatting), that record is skipped.
+  auto resume_after_crash = [&b] {
+    std::size_t at = b.writing.load(std::memory_order_relaxed);
+    const bool sink_crashed = b.wr->disable_crashed_sink();
+    if (at != SIZE_MAX && at >= b.head && at < b.pending.size()) b.head = sink_crashed ? at : at + 1;
+    b.writing.store(SIZE_MAX, std::memory_order_relaxed);
+  };
+  resume_after_crash();
   if (crash.rec.meta != nullptr) {
     b.pending.push_back(crash.rec);
     merge_runs(b.pending, b.head);
   }
   std::vector<queued_record> batch(1024);
-  // A second crash in a sink while draining lands here (crash_resume_self_drain) and skips that
-  // record.
-  if (sigsetjmp(g_self_drain_jmp, 1) != 0) {
-    std::size_t at = b.writing.load(std::memory_order_relaxed);
-    if (at != SIZE_MAX) b.head = at + 1;
-    b.writing.store(SIZE_MAX, std::memory_order_relaxed);
-  }
+  // A second crash while draining lands here (crash_resume_self_drain): same rule.
+  if (sigsetjmp(g_self_drain_jmp, 1) != 0) resume_after_crash();
   g_self_drain_armed.store(true, std::memory_order_release);
   for (;;) {
     std::uint64_t watermark = UINT64_MAX;

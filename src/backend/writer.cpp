@@ -232,13 +232,32 @@ void writer::write(const record& r, std::int64_t wall_ns) {
                 site->line,
                 sc.function,
                 sc.logger.empty() ? std::string_view{fmt_.logger_name()} : sc.logger};
-  for (sink_state& st : sinks_) deliver(st, line);
+  for (std::size_t i = 0; i < sinks_.size(); ++i) {
+    if (sinks_[i].crashed) [[unlikely]]
+      continue;
+    delivering_.store(i, std::memory_order_relaxed);
+    deliver(sinks_[i], line);
+  }
+  delivering_.store(SIZE_MAX, std::memory_order_relaxed);
   shared().written.fetch_add(1, std::memory_order_relaxed);
   unflushed_.store(unflushed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (site->level >= flush_on_) flush_all();
 }
 
+bool writer::disable_crashed_sink() noexcept {
+  std::size_t i = delivering_.exchange(SIZE_MAX, std::memory_order_relaxed);
+  if (i >= sinks_.size()) return false;
+  sinks_[i].crashed = true;
+  return true;
+}
+
 bool writer::flush_one(sink_state& st, std::int64_t now_ns) {
+  if (st.crashed) return true;
+  delivering_.store(static_cast<std::size_t>(&st - sinks_.data()), std::memory_order_relaxed);
+  struct done_with_sink {
+    std::atomic<std::size_t>& d;
+    ~done_with_sink() { d.store(SIZE_MAX, std::memory_order_relaxed); }
+  } done{delivering_};
   if (pending(st) && !drain_backlog(st, now_ns)) return false;
   try {
     st.s->flush();

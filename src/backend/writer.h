@@ -39,6 +39,10 @@ class writer {
   // Records handed to the sinks since every sink last flushed them out; readable from any thread
   // (stop() counts them as unwritten when it gives up on a stalled sink).
   std::uint64_t unflushed() const noexcept { return unflushed_.load(std::memory_order_relaxed); }
+  // For the crash handler on the backend thread: the sink being written or flushed when the
+  // crash came is skipped from now on. False when no sink was being written (the crash was
+  // elsewhere).
+  bool disable_crashed_sink() noexcept;
   // Idle work: reopen when due, flush sinks written since the last flush, retry failing ones
   // when due.
   void on_idle();
@@ -66,6 +70,7 @@ class writer {
     std::uint64_t failures = 0;      // since the last success
     std::int64_t next_retry_ns = 0;
     bool dirty = false;              // written since the last flush
+    bool crashed = false;            // crashed the process; skipped while the crash handler drains
   };
   // Something is waiting for this sink: the backlog or a lost-lines notice.
   static bool pending(const sink_state& st) noexcept { return !st.backlog.empty() || st.lost != 0; }
@@ -99,6 +104,7 @@ class writer {
   std::int64_t next_reopen_ns_;
   bool forked_child_ = false;     // after_fork_child() ran: the backlogs are the parent's
   fmt::memory_buffer buf_;
+  std::atomic<std::size_t> delivering_{SIZE_MAX};  // index of the sink in a write/flush call
   std::atomic<std::uint64_t> unflushed_{0};
   fmt::memory_buffer notice_buf_;  // the lost-lines notice, formatted while buf_ holds a line
 };

@@ -98,12 +98,20 @@ struct crashing_sink final : gidlog::sink {
   }
 };
 
+// A second broken sink: it crashes on the crash record itself, so the backend crashes again
+// while the crash handler drains on it.
+struct crashes_on_crash_record final : gidlog::sink {
+  void write(const gidlog::log_line& line) override {
+    if (line.message.rfind("crash: ", 0) == 0) crash_in_sink_write();
+  }
+};
+
 namespace {
 
 constexpr int k_per_thread = 5000;  // K = 10000 records from two threads
 const char* const last_words = "last words before the crash";
 
-enum class crash_kind { segv, abort, sigterm, uncaught, quick_exit, backend_segv };
+enum class crash_kind { segv, abort, sigterm, uncaught, quick_exit, backend_segv, backend_segv_twice, two_threads };
 
 // The TID of the thread named "gidlog-backend" (it names itself when it begins to run).
 unsigned long backend_tid() {
@@ -130,6 +138,8 @@ int crash_child(crash_kind kind) {
   auto file = gidlog::file_sink(child_env("GIDLOG_TEST_LOG"), {.truncate = true});
   if (kind == crash_kind::backend_segv) {
     opt.sinks = {std::make_shared<crashing_sink>(), file};  // the file sink comes second
+  } else if (kind == crash_kind::backend_segv_twice) {
+    opt.sinks = {std::make_shared<crashing_sink>(), std::make_shared<crashes_on_crash_record>(), file};
   } else {
     opt.sinks = {file};
   }
@@ -139,7 +149,8 @@ int crash_child(crash_kind kind) {
   opt.backend_sleep = std::chrono::milliseconds(50);
   opt.flush_on = gidlog::level::off;
   gidlog::start(opt);
-  if (kind == crash_kind::backend_segv) LOG_INFO("backend tid {}", backend_tid());
+  if (kind == crash_kind::backend_segv || kind == crash_kind::backend_segv_twice)
+    LOG_INFO("backend tid {}", backend_tid());
 
   auto burst = [](int t) {
     for (int i = 0; i < k_per_thread; ++i) LOG_INFO("t{} {}", t, i);
@@ -156,8 +167,23 @@ int crash_child(crash_kind kind) {
     case crash_kind::uncaught: crash_by_uncaught_exception(); break;
     case crash_kind::quick_exit: crash_by_quick_exit(); break;
     case crash_kind::backend_segv:
+    case crash_kind::backend_segv_twice:
       LOG_WARN("CRASH-IN-SINK");
       for (;;) ::pause();  // the backend takes the process down
+    case crash_kind::two_threads: {
+      // Two threads fault at the same moment: one writes the log, the other waits for it.
+      static std::atomic<bool> go{false};
+      std::thread other([] {
+        pthread_setname_np(pthread_self(), "crash-main");
+        while (!go.load()) {
+        }
+        crash_by_null_write();
+      });
+      go.store(true);
+      crash_by_null_write();
+      other.join();
+      break;
+    }
   }
   return 0;  // not reached when the crash works
 }
@@ -170,6 +196,8 @@ GIDLOG_CHILD_SCENARIO(crash_sigterm) { return crash_child(crash_kind::sigterm); 
 GIDLOG_CHILD_SCENARIO(crash_uncaught) { return crash_child(crash_kind::uncaught); }
 GIDLOG_CHILD_SCENARIO(crash_quick_exit) { return crash_child(crash_kind::quick_exit); }
 GIDLOG_CHILD_SCENARIO(crash_backend_segv) { return crash_child(crash_kind::backend_segv); }
+GIDLOG_CHILD_SCENARIO(crash_backend_segv_twice) { return crash_child(crash_kind::backend_segv_twice); }
+GIDLOG_CHILD_SCENARIO(crash_two_threads) { return crash_child(crash_kind::two_threads); }
 
 namespace {
 
@@ -194,6 +222,7 @@ struct crash_expectation {
   std::vector<std::string> contains;   // ... and contains these
   const char* function;                // named in the backtrace
   bool on_backend;                     // the crash is on the backend thread
+  bool any_thread = false;             // the crashing thread may be another than main
 };
 
 const std::regex frame_re(R"(^ *#\d+ +0x[0-9a-fA-F]+ )");
@@ -281,7 +310,7 @@ void check_crash(const crash_expectation& e) {
     CHECK(has_number(crash.text, backend_gid));
   } else {
     CHECK(block.find("crash-main") != std::string::npos);
-    CHECK(has_number(crash.text, static_cast<unsigned long>(r.pid)));  // the main thread's gid is the pid
+    if (!e.any_thread) CHECK(has_number(crash.text, static_cast<unsigned long>(r.pid)));  // main's gid is the pid
   }
   CHECK(end == log.size());  // nothing after the crash record and its backtrace
 }
@@ -327,6 +356,18 @@ TEST_CASE("quick_exit(3): drained, one FATAL crash record, exit status 3", "[cra
 // what the file sink (the second sink) had buffered.
 TEST_CASE("SIGSEGV on the backend thread in a sink: the other sink still gets everything", "[crash]") {
   check_crash({"crash_backend_segv", SIGSEGV, 0, "crash: SIGSEGV", {"SEGV_MAPERR"}, "crash_in_sink_write", true});
+}
+
+// Catches: a second crash while the backend drains after its own crash (another sink crashes on
+// the crash record) killing the process before the file sink has everything.
+TEST_CASE("a second crash in another sink while the backend drains: the file sink still gets everything",
+          "[crash]") {
+  check_crash({"crash_backend_segv_twice", SIGSEGV, 0, "crash: SIGSEGV", {"SEGV_MAPERR"}, "crash_in_sink_write", true});
+}
+
+// Catches: two threads crashing at once writing two crash records, mixing them, or deadlocking.
+TEST_CASE("two threads crash at once: one crash record, every queued record, death by SIGSEGV", "[crash]") {
+  check_crash({"crash_two_threads", SIGSEGV, 0, "crash: SIGSEGV", {"SEGV_MAPERR"}, "crash_by_null_write", false, true});
 }
 
 // ---- LOG_FATAL whatever the level ---------------------------------------------------------------
