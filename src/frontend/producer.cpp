@@ -1,8 +1,6 @@
 // Caller side, slow paths: attaching a thread to the queue and a full queue.
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
-#include <sys/mman.h>
 
 #include <chrono>
 #include <new>
@@ -70,10 +68,6 @@ producer* claim_producer() {
   return p;
 }
 
-// Every thread that logs gets an alternate signal stack, kept with its producer and reused by the
-// next thread that takes the producer.
-void give_alt_stack(producer& p) noexcept { use_alt_stack(p.alt_stack); }
-
 }  // namespace
 
 void reentrant_drop() noexcept { shared().reentrant.fetch_add(1, std::memory_order_relaxed); }
@@ -97,7 +91,7 @@ producer* attach_producer() noexcept {
         p = claim_producer();
         pthread_setspecific(release_key(), p);
         tl_producer = p;
-        give_alt_stack(*p);
+        use_alt_stack(p->alt_stack);  // kept with the producer, reused by its next thread
       }
       if (p->gen != gen) {
         // The old token belongs to a queue that is never freed, so deleting it is safe; the
