@@ -10,6 +10,8 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <gidlog/gid.h>
@@ -27,6 +29,26 @@ const record_meta flush_meta{nullptr, nullptr, 0, false, nullptr};
 const record_meta nomem_meta{nullptr, nullptr, 0, false, nullptr};
 
 namespace {
+
+// An allocator that leaves elements default-initialised (not zeroed) on resize(): the backend
+// grows `pending` by a batch and has the queue write the records straight into it.
+template <class T>
+struct uninit_allocator : std::allocator<T> {
+  using std::allocator<T>::allocator;
+  template <class U>
+  struct rebind {
+    using other = uninit_allocator<U>;
+  };
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
+  }
+};
+using pending_records = std::vector<queued_record, uninit_allocator<queued_record>>;
 
 constinit site_info drop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "backend", nullptr,
                               "gidlog: {} records dropped"};
@@ -50,7 +72,7 @@ struct backend_state {
   std::int64_t last_wall = INT64_MIN;
   // Records dequeued and not yet written: [head, size) is sorted by timestamp. Kept here, not in
   // run()'s frame, so the crash handler can finish them when the backend itself crashes.
-  std::vector<record> pending;
+  pending_records pending;
   std::size_t head = 0;
   std::atomic<std::size_t> writing{SIZE_MAX};  // index in pending being written, for the crash drain
   bool crash_taken = false;
@@ -75,7 +97,7 @@ void free_payload(record& r) noexcept {
 
 // Merges the sorted runs of pending[from, end) (each producer's records arrive in order) into
 // one run, stably, so records with equal timestamps keep their per-thread order.
-void merge_runs(std::vector<record>& v, std::size_t from) {
+void merge_runs(pending_records& v, std::size_t from) {
   auto by_ts = [](const record& a, const record& b) { return a.ts < b.ts; };
   std::vector<std::size_t> bounds{from};
   for (std::size_t i = from + 1; i < v.size(); ++i)
@@ -115,7 +137,7 @@ void write_record(backend_state& b, const record& r) {
   // above it. A clock step (NTP, settimeofday) is a jump of more than a second: printed as is.
   if (wall < b.last_wall && b.last_wall - wall < 1'000'000'000) wall = b.last_wall;
   b.last_wall = wall;
-  b.wr->write(r, wall);
+  b.wr->write_prepared(r, wall);
 }
 
 // Writes one record, or serves a flush request; an exception (bad_alloc, say) is reported and
@@ -143,14 +165,13 @@ void write_one(backend_state& b, record& r) noexcept {
 }
 
 // One pass over the producers of this generation: takes up to `per_producer` records from each
-// (their own FIFO), appends them to pending, and lowers `watermark` to what may still come:
+// (their own FIFO) straight into the end of pending, and lowers `watermark` to what may still come:
 //  - a producer in flight may still enqueue a record as old as its stamp;
 //  - a producer that still had records left (it gave `per_producer`) may hold records as old as
 //    the last one taken from it.
 // So a backlog larger than one pass never lets a newer record of one thread out before an older
 // one of another. Returns the number of records taken.
-std::size_t take_pass(backend_state& b, std::vector<queued_record>& batch, std::size_t per_producer,
-                      std::uint64_t& watermark, bool& any_in_flight) {
+std::size_t take_pass(backend_state& b, std::size_t per_producer, std::uint64_t& watermark, bool& any_in_flight) {
   std::size_t got = 0;
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     std::uint64_t v = p->in_flight.load(std::memory_order_acquire);
@@ -160,17 +181,22 @@ std::size_t take_pass(backend_state& b, std::vector<queued_record>& batch, std::
     }
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
     auto* tok = static_cast<moodycamel::ProducerToken*>(p->token);
-    std::size_t want = std::min(per_producer, batch.size());
-    std::size_t n = b.q->try_dequeue_bulk_from_producer(*tok, batch.data(), want);
-    if (n == 0) continue;
-    b.pending.insert(b.pending.end(), batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
-    if (n == want) watermark = std::min(watermark, batch[n - 1].ts);
+    const std::size_t at = b.pending.size();
+    b.pending.resize(at + per_producer);
+    std::size_t n = b.q->try_dequeue_bulk_from_producer(*tok, b.pending.data() + at, per_producer);
+    b.pending.resize(at + n);
+    if (n == per_producer) watermark = std::min(watermark, b.pending.back().ts);
     got += n;
   }
   return got;
 }
 
 void write_range(backend_state& b, std::size_t end) {
+  if (end == b.head) return;
+  try {
+    b.wr->prepare(b.clock.to_ns(b.pending[end - 1].ts));  // a failing reopen is reported by the writer
+  } catch (...) {
+  }
   for (std::size_t i = b.head; i < end; ++i) {
     b.writing.store(i, std::memory_order_relaxed);
     write_one(b, b.pending[i]);
@@ -201,7 +227,6 @@ void run(backend_state& b) {
   // store buffer draining; preemption is covered by the producers' in_flight stamps.
   const auto margin = static_cast<std::uint64_t>(20'000.0 / b.clock.ns_per_tick());
   b.pending.reserve(16384);
-  std::vector<queued_record> batch(4096);
   crash_drain& crash = shared().crash;
 
   for (;;) {
@@ -217,7 +242,7 @@ void run(backend_state& b) {
 
     const std::size_t before = b.pending.size();
     std::size_t got = 0;
-    if (before - b.head < b.max_pending) got = take_pass(b, batch, 2048, watermark, in_flight);
+    if (before - b.head < b.max_pending) got = take_pass(b, 2048, watermark, in_flight);
     if (crashing && !b.crash_taken) {
       b.crash_taken = true;
       if (crash.rec.meta != nullptr) b.pending.push_back(crash.rec);
@@ -422,7 +447,6 @@ void backend_crash_drain_self(std::int64_t deadline_ns) noexcept {
     b.pending.push_back(crash.rec);
     merge_runs(b.pending, b.head);
   }
-  std::vector<queued_record> batch(1024);
   // A second crash while draining lands here (crash_resume_self_drain): same rule.
   if (sigsetjmp(g_self_drain_jmp, 1) != 0) resume_after_crash();
   g_self_drain_armed.store(true, std::memory_order_release);
@@ -430,7 +454,7 @@ void backend_crash_drain_self(std::int64_t deadline_ns) noexcept {
     std::uint64_t watermark = UINT64_MAX;
     bool in_flight = false;
     const std::size_t before = b.pending.size();
-    std::size_t got = take_pass(b, batch, batch.size(), watermark, in_flight);
+    std::size_t got = take_pass(b, 1024, watermark, in_flight);
     if (got != 0) merge_runs(b.pending, b.head < before ? b.head : before);
     if (monotonic_ns() > deadline_ns) watermark = UINT64_MAX;
     std::size_t end = b.head;

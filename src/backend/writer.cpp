@@ -146,9 +146,14 @@ bool writer::drain_backlog(sink_state& st, std::int64_t now_ns) {
 }
 
 void writer::deliver(sink_state& st, const log_line& line) {
-  if (pending(st) && line.time_ns >= st.next_retry_ns) drain_backlog(st, line.time_ns);
-  if (!pending(st) && try_write(st, line)) return;
-  keep(st, line);
+  if (pending(st)) [[unlikely]] {
+    if (line.time_ns >= st.next_retry_ns) drain_backlog(st, line.time_ns);
+    if (pending(st)) {
+      keep(st, line);
+      return;
+    }
+  }
+  if (!try_write(st, line)) keep(st, line);
 }
 
 bool writer::try_write(sink_state& st, const log_line& line) {
@@ -212,11 +217,14 @@ void writer::forget_backlogs_after_fork() noexcept {
   forked_child_ = false;
 }
 
-void writer::write(const record& r, std::int64_t wall_ns) {
+void writer::prepare(std::int64_t now_ns) {
   if (forked_child_) [[unlikely]]
     forget_backlogs_after_fork();
-  if (reopen_due(wall_ns)) [[unlikely]]
-    reopen_if_due(wall_ns);
+  if (reopen_due(now_ns)) [[unlikely]]
+    reopen_if_due(now_ns);
+}
+
+void writer::write_prepared(const record& r, std::int64_t wall_ns) {
   buf_.clear();
   auto res = fmt_.format(r, wall_ns, buf_);
   if (!res.format_ok) shared().format_errors.fetch_add(1, std::memory_order_relaxed);
@@ -239,7 +247,9 @@ void writer::write(const record& r, std::int64_t wall_ns) {
     deliver(sinks_[i], line);
   }
   delivering_.store(SIZE_MAX, std::memory_order_relaxed);
-  shared().written.fetch_add(1, std::memory_order_relaxed);
+  // Every writer call is made under the writer lock: a plain increment, no locked instruction.
+  std::atomic<std::uint64_t>& written = shared().written;
+  written.store(written.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   unflushed_.store(unflushed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (site->level >= flush_on_) flush_all();
 }

@@ -33,7 +33,14 @@ class writer {
   // Formats r (wall-clock time `wall_ns`) and writes it to every sink; flushes after a record at
   // or above flush_on. Asks the sinks to reopen first when reopen_check is due (judged by
   // `wall_ns`, so a busy backend checks too) or gidlog::reopen() asked.
-  void write(const record& r, std::int64_t wall_ns);
+  void write(const record& r, std::int64_t wall_ns) {
+    prepare(wall_ns);
+    write_prepared(r, wall_ns);
+  }
+  // write() in two halves, for a batch: prepare() makes the checks due before writing (fork,
+  // reopen) once, write_prepared() writes each record of the batch.
+  void prepare(std::int64_t now_ns);
+  void write_prepared(const record& r, std::int64_t wall_ns);
   // Serves a pending gidlog::reopen(), then flushes every sink (retrying failing ones now).
   void flush_all();
   // Records handed to the sinks since every sink last flushed them out; readable from any thread
