@@ -86,3 +86,6 @@ void reopen() noexcept;
 
 // The worker pool, limiter, task registry and leak checks a service logs with.
 #include <gidlog/runtime.h>
+
+// Every thread's state and stack, thread-leak checks, and the HTTP debug endpoint.
+#include <gidlog/introspect.h>

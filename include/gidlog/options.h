@@ -104,6 +104,15 @@ struct options {
   // gidlog::reopen() asks for it at once (e.g. from a SIGHUP handler or logrotate's postrotate).
   std::chrono::milliseconds reopen_check{1000};
 
+  // ---- introspection ------------------------------------------------------------------------
+
+  // On SIGQUIT (Ctrl-\, kill -QUIT), write threads::profile(2) and tasks::profile(2) to stderr
+  // and to the log (one WARN record), and keep running -- unlike Go, whose runtime dumps its
+  // goroutines and exits. The handler only writes a byte to a pipe; the thread "gidlog-sigquit"
+  // takes the profiles. Installed by start(), removed by stop(), which put the previous SIGQUIT
+  // action back. Must not be combined with SIGQUIT in crash_signals.
+  bool dump_on_sigquit = false;
+
   static std::vector<int> default_crash_signals() { return {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}; }
 };
 

@@ -481,6 +481,31 @@ void write_crash_record_sync(record& r, std::int64_t deadline_ns) noexcept {
   if (locked) writer_mutex().unlock();
 }
 
+backend_view view_backend(std::chrono::milliseconds wait) {
+  backend_view v;
+  v.running = shared().phase.load(std::memory_order_acquire) == lifecycle_phase::running;
+  v.now_ns = tsc_clock::realtime_ns();
+  if (record_queue* q = shared().queue.load(std::memory_order_acquire)) v.queued = q->size_approx();
+  std::unique_lock<std::mutex> lock(writer_mutex(), std::defer_lock);
+  const std::int64_t deadline = monotonic_ns() + static_cast<std::int64_t>(wait.count()) * 1'000'000;
+  while (!lock.try_lock()) {
+    if (monotonic_ns() >= deadline) {
+      v.writer_busy = true;
+      return v;
+    }
+    timespec d{0, 1'000'000};
+    nanosleep(&d, nullptr);
+  }
+  const backend_state* b = g_backend;
+  if (b == nullptr || g_forked_child) return v;
+  const std::uint64_t backlog = b->backlog.load(std::memory_order_relaxed);
+  v.pending = backlog > v.queued ? backlog - v.queued : 0;
+  v.last_written_ns = b->last_wall == INT64_MIN ? 0 : b->last_wall;
+  for (std::size_t i = 0; i < b->wr->sink_count(); ++i)
+    v.sinks.push_back({b->wr->sink_at(i), b->wr->backlog_bytes(i), b->wr->dropped(i), b->wr->failures(i)});
+  return v;
+}
+
 }  // namespace detail
 }  // namespace v0
 }  // namespace gidlog

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <gidlog/options.h>
 
@@ -48,6 +49,26 @@ bool crash_resume_self_drain() noexcept;
 void write_crash_record_sync(record& r, std::int64_t deadline_ns) noexcept;
 
 std::int64_t monotonic_ns() noexcept;
+
+// For /debug/gidlog/stats (src/introspect): the current backend's queue and sinks. The sink
+// fields are read under the writer lock, waited for at most `wait` (a sink stuck in write() holds
+// it); when it could not be had, writer_busy is set and `sinks` is empty.
+struct backend_view {
+  struct sink_view {
+    sink_ptr s;
+    std::size_t backlog_bytes = 0;  // kept for retries
+    std::uint64_t dropped = 0;      // lines lost past options::sink_backlog_bytes
+    std::uint64_t failures = 0;     // failed calls since its last success
+  };
+  bool running = false;
+  bool writer_busy = false;
+  std::uint64_t queued = 0;          // records in the queue (approximate)
+  std::uint64_t pending = 0;         // dequeued, not yet written (approximate)
+  std::int64_t last_written_ns = 0;  // wall-clock time of the newest record written; 0: none yet
+  std::int64_t now_ns = 0;           // wall-clock time of this view
+  std::vector<sink_view> sinks;
+};
+backend_view view_backend(std::chrono::milliseconds wait);
 
 }  // namespace detail
 }  // namespace v0

@@ -60,6 +60,11 @@ class writer {
   std::uint64_t dropped(std::size_t i) const noexcept { return sinks_[i].dropped_total; }
   // Bytes (line text) sink `i` keeps for its retries now; at most options::sink_backlog_bytes.
   std::size_t backlog_bytes(std::size_t i) const noexcept { return sinks_[i].backlog_bytes; }
+  // For /debug/gidlog/stats, under the writer lock: the sinks and their failed calls since the
+  // last success.
+  std::size_t sink_count() const noexcept { return sinks_.size(); }
+  const sink_ptr& sink_at(std::size_t i) const noexcept { return sinks_[i].s; }
+  std::uint64_t failures(std::size_t i) const noexcept { return sinks_[i].failures; }
 
  private:
   struct owned_line {

@@ -26,6 +26,7 @@
 #include "backend/writer.h"
 #include "core/crash.h"
 #include "core/shared.h"
+#include "introspect/sigquit.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -143,6 +144,9 @@ options validated(const options& in) {
       invalid(fmt::format("crash_signals[{}]", i), fmt::format("{} is not a signal that can be caught", sig));
   }
   if (opt.crash_signals.size() > 16) invalid("crash_signals", "at most 16 signals");
+  if (opt.dump_on_sigquit && opt.crash_handler &&
+      std::find(opt.crash_signals.begin(), opt.crash_signals.end(), SIGQUIT) != opt.crash_signals.end())
+    invalid("dump_on_sigquit", "SIGQUIT is also in crash_signals: choose one");
   if (opt.sinks.empty()) opt.sinks.push_back(console_sink());
   for (std::size_t i = 0; i < opt.sinks.size(); ++i) {
     if (!opt.sinks[i]) invalid(fmt::format("sinks[{}]", i), "is null");
@@ -190,6 +194,7 @@ void start(const options& in) {
   static void* main_alt_stack = nullptr;  // start()'s thread, usually main, may never log
   use_alt_stack(main_alt_stack);
   crash_install(opt);  // the handlers only with options::crash_handler; the timeout always (LOG_FATAL)
+  if (opt.dump_on_sigquit) sigquit_dump_install();
   g_gen.store(g_last_gen, std::memory_order_release);
   set_gid_warn_hook(gid_fallback_warning);  // delivers a reason kept from before start()
 }
@@ -198,6 +203,7 @@ void stop() noexcept {
   using namespace detail;
   std::lock_guard<std::mutex> lock(control_mutex());
   if (g_gen.load(std::memory_order_relaxed) == 0) return;
+  sigquit_dump_uninstall();  // first, so a dump in progress reaches the log
   shared_state& s = shared();
   // Before the generation goes to 0: a thread that sees 0 and writes synchronously must find the
   // backend draining and wait for it, or its record would overtake the ones it queued before.

@@ -26,3 +26,25 @@
     INFO(gidlog_leak_report_);                                                    \
     REQUIRE(gidlog_leak_report_.empty());                                         \
   } while (false)
+
+// The same over gidlog::find_thread_leaks: every thread started after the snapshot must have
+// exited. Arguments after the snapshot: timeout (default 5 s), then thread-name prefixes to ignore.
+//
+//   auto snap = gidlog::thread_snapshot::take();
+//   run_code_under_test();
+//   GIDLOG_CHECK_NO_THREAD_LEAKS(snap);        // or (snap, 1s, ignored_name_prefixes)
+#include <gidlog/introspect/threads.h>
+
+#define GIDLOG_CHECK_NO_THREAD_LEAKS(...)                                                  \
+  do {                                                                                     \
+    const std::string gidlog_thread_report_ = ::gidlog::find_thread_leaks(__VA_ARGS__);   \
+    INFO(gidlog_thread_report_);                                                           \
+    CHECK(gidlog_thread_report_.empty());                                                  \
+  } while (false)
+
+#define GIDLOG_REQUIRE_NO_THREAD_LEAKS(...)                                                \
+  do {                                                                                     \
+    const std::string gidlog_thread_report_ = ::gidlog::find_thread_leaks(__VA_ARGS__);   \
+    INFO(gidlog_thread_report_);                                                           \
+    REQUIRE(gidlog_thread_report_.empty());                                                \
+  } while (false)

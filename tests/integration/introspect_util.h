@@ -1,0 +1,57 @@
+#pragma once
+// Helpers for tests/integration/introspect_*.cpp: wait (bounded) until /proc shows a thread in a
+// state, and look a thread up in a threads::list().
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gidlog/introspect/threads.h>
+
+namespace gidlog_test {
+
+inline std::string proc_task_file(std::uint32_t tid, const char* file) {
+  std::FILE* f = std::fopen(("/proc/self/task/" + std::to_string(tid) + "/" + file).c_str(), "r");
+  if (f == nullptr) return {};
+  char buf[256] = {};
+  const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
+  std::fclose(f);
+  return ok ? std::string(buf) : std::string();
+}
+
+// Polls (every millisecond, at most 10 s) until the thread sleeps in the kernel in the wait
+// named by `wait_channel` (a fragment of /proc wchan, e.g. "pipe_read") or in system call
+// `syscall_nr`: a thread that has signalled "about to block" may not have got there yet. True
+// when it has.
+inline bool wait_until_blocked(std::uint32_t tid, const std::string& wait_channel, long syscall_nr) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const std::string wchan = proc_task_file(tid, "wchan");
+    const std::string sc = proc_task_file(tid, "syscall");
+    const bool in_syscall = !sc.empty() && sc.rfind("running", 0) != 0 && std::strtol(sc.c_str(), nullptr, 10) == syscall_nr;
+    if (wchan.find(wait_channel) != std::string::npos || in_syscall) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+inline const gidlog::threads::thread_info* find_thread(const std::vector<gidlog::threads::thread_info>& all,
+                                                       std::uint32_t gid) {
+  for (const auto& t : all) {
+    if (t.gid == gid) return &t;
+  }
+  return nullptr;
+}
+
+// True when a frame of t's stack names a function containing `name`.
+inline bool stack_names(const gidlog::threads::thread_info& t, const std::string& name) {
+  for (const auto& f : t.stack) {
+    if (f.function.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace gidlog_test
