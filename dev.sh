@@ -13,11 +13,13 @@ JOBS=${JOBS:-$(nproc)}
 
 # What each command installs with apt-get when it is missing (Debian 12 package names). Each list
 # is exactly what that command's presets use; `fresh` checks them on a machine that has nothing.
-DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev)
+DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
+               libdw-dev libcpp-httplib-dev)              # thread stacks' file:line, debug_server
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
-               libfmt-dev:arm64)                         # fmt for the aarch64 build (multiarch)
+               libfmt-dev:arm64                          # fmt for the aarch64 build (multiarch)
+               libdw-dev:arm64 libcpp-httplib-dev:arm64) # src/introspect in the aarch64 build
 BENCH_PACKAGES=("${DEMO_PACKAGES[@]}" libbenchmark-dev libspdlog-dev)
 FRESH_PACKAGES=(debootstrap git)
 
