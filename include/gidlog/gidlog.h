@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include <gidlog/config.h>
+#include <gidlog/context.h>
 #include <gidlog/detail/frontend.h>
 #include <gidlog/gid.h>
 #include <gidlog/level.h>

@@ -11,6 +11,7 @@
 //   opt.sinks = {std::make_shared<vector_sink>()};
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,30 @@
 
 namespace gidlog {
 inline namespace v0 {
+
+// A typed value, as structured sinks (JSON, syslog) see an argument or a context entry.
+struct field_value {
+  enum class kind : std::uint8_t {
+    boolean,           // b
+    signed_integer,    // i
+    unsigned_integer,  // u
+    floating,          // d (float and long double arguments too)
+    string,            // s: strings, chars, pointers ("0x..."), and user types as their "{}" text
+  };
+  kind type = kind::string;
+  bool b = false;
+  std::int64_t i = 0;
+  std::uint64_t u = 0;
+  double d = 0;
+  std::string_view s;
+};
+
+// A named value: an argument named by its placeholder ("{user}"; "{}" is arg0, arg1, ... by
+// position), or a context_scope entry.
+struct field {
+  std::string_view name;
+  field_value value;
+};
 
 // One record, formatted. Views are valid only during the call.
 struct log_line {
@@ -30,6 +55,12 @@ struct log_line {
   std::uint32_t line;
   std::string_view function;
   std::string_view logger;   // logger name (options::name, or the name a GIDLOG_LOG_IF call gave)
+  std::string_view format;   // the call site's format string as written, names included
+  // The arguments, in order, with their names and typed values. Empty when the message was
+  // formatted on the calling thread (an argument of a user type without deferred_format).
+  std::span<const field> fields;
+  // The logging thread's context_scope fields (outer scopes first, a shadowed key once).
+  std::span<const field> context;
 };
 
 class sink {
@@ -59,6 +90,11 @@ class sink {
   // `forced`: gidlog::reopen() asked, reopen even if the path looks unchanged. May throw:
   // reported like write().
   virtual void reopen(bool forced) { (void)forced; }
+
+  // False for a sink that never reads log_line::text (it builds its own line from the fields):
+  // when no sink of the logger reads it, the backend skips the pattern and `text` holds just the
+  // message. Asked once, at start().
+  virtual bool wants_text() const noexcept { return true; }
 };
 
 using sink_ptr = std::shared_ptr<sink>;
