@@ -3,6 +3,7 @@
 #include <gidlog/introspect/debug_server.h>
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,9 +30,12 @@ inline namespace v0 {
 namespace {
 
 constexpr std::size_t max_body_bytes = 4096;
-// httplib waits this long (whole seconds) for the next request on a kept-alive connection.
+// httplib waits this long (whole seconds) for a connection's request.
 constexpr time_t keep_alive_seconds = 1;
-constexpr std::size_t keep_alive_requests = 20;
+// One request per connection: a thread serves a connection until it is closed, so keeping it
+// open for a next request would hold the thread for keep_alive_seconds after every answer.
+constexpr std::size_t keep_alive_requests = 1;
+constexpr int listen_backlog = 256;
 
 // httplib's task queue: each connection is a task. Under a flood (more connections waiting than
 // there are threads) the newest is served first: a real request that arrives behind hundreds of
@@ -138,12 +142,6 @@ const char* reason(int status) {
   }
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string trimmed(std::string s) {
   const auto blank = [](unsigned char c) { return std::isspace(c) != 0; };
   s.erase(s.begin(), std::find_if_not(s.begin(), s.end(), blank));
@@ -194,7 +192,7 @@ void debug_server::impl::routes() {
     res.set_content(detail::stats_json(written_rate), "application/json");
   });
   http.Get("/debug/gidlog/level", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(lower(level_name(get_level())) + "\n", "text/plain");
+    res.set_content(std::string(level_name(get_level())) + "\n", "text/plain");
   });
   const auto change = [this](const httplib::Request& req, httplib::Response& res) { level_change(req, res); };
   http.Put("/debug/gidlog/level", change);
@@ -242,7 +240,7 @@ void debug_server::impl::level_change(const httplib::Request& req, httplib::Resp
   set_level(*l);
   GIDLOG_LOG_IF(level::warn, true, "gidlog", "debug_server: level changed from {} to {} by {}", level_name(before),
                 level_name(*l), req.remote_addr);
-  res.set_content(lower(level_name(*l)) + "\n", "text/plain");
+  res.set_content(std::string(level_name(*l)) + "\n", "text/plain");
 }
 
 debug_server::debug_server(debug_options opt, source_location loc) : impl_(std::make_unique<impl>()) {
@@ -257,6 +255,14 @@ debug_server::debug_server(debug_options opt, source_location loc) : impl_(std::
   s.http.set_keep_alive_timeout(keep_alive_seconds);
   s.http.set_keep_alive_max_count(keep_alive_requests);
   s.http.set_payload_max_length(max_body_bytes);
+  // httplib's default also sets SO_REUSEPORT, with which a second server would share a taken
+  // port instead of failing to bind. Called for the listening socket only.
+  int listening = -1;
+  s.http.set_socket_options([&listening](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
+  });
   const std::size_t threads = s.opt.threads;
   s.http.new_task_queue = [threads, loc] { return new connection_queue(threads, loc); };
   s.routes();
@@ -268,6 +274,10 @@ debug_server::debug_server(debug_options opt, source_location loc) : impl_(std::
                             fmt::format("gidlog::debug_server: cannot listen on {}:{}", s.opt.address, s.opt.port));
   }
   s.port = static_cast<std::uint16_t>(bound);
+  // httplib listens with a backlog of 5: connections beyond it that arrive together are dropped
+  // by the kernel and retried by their clients a second or more later. Listening again on the
+  // same socket only raises the backlog.
+  if (listening >= 0) ::listen(listening, listen_backlog);
   s.listener = detail::start_named_thread("gidlog-http", loc, "gidlog::debug_server listener", [&s] {
     s.http.listen_after_bind();
     s.listener_done.store(true, std::memory_order_release);

@@ -47,7 +47,7 @@ struct debug_options {
   // TCP port; 0 takes any free port (debug_server::port() says which).
   std::uint16_t port = 0;
   // Shared secret for changing the level over HTTP. Empty (the default): the level is read-only.
-  std::string token;
+  std::string token{};
   // Threads serving connections; 1 to 64.
   std::size_t threads = 4;
   // A client that sends nothing for this long while a request is due is cut off; also the most
