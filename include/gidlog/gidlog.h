@@ -22,6 +22,7 @@
 #include <gidlog/level.h>
 #include <gidlog/options.h>
 #include <gidlog/sink.h>
+#include <gidlog/syslog_sink.h>
 #include <gidlog/version.h>
 
 namespace gidlog {
