@@ -2,9 +2,6 @@
 // thread and task counts, as one JSON object.
 #include "introspect/debug_stats.h"
 
-#include <cxxabi.h>
-
-#include <cstdlib>
 #include <typeinfo>
 
 #include <fmt/format.h>
@@ -14,6 +11,7 @@
 #include <gidlog/runtime/tasks.h>
 
 #include "backend/backend.h"
+#include "introspect/symbolizer.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -23,10 +21,7 @@ namespace {
 
 // "file_sink" for gidlog's own sinks, the demangled class name for others.
 std::string sink_type(const sink& s) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(typeid(s).name(), nullptr, nullptr, &status);
-  std::string name = d != nullptr ? d : typeid(s).name();
-  std::free(d);
+  std::string name = demangle(typeid(s).name());
   for (const char* prefix : {"gidlog::v0::", "(anonymous namespace)::"}) {
     const std::string p(prefix);
     if (name.compare(0, p.size(), p) == 0) name.erase(0, p.size());

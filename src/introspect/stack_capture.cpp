@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include <gidlog/gid.h>
+
 #include "introspect/proc_task.h"
 
 namespace gidlog {
@@ -226,11 +228,18 @@ std::vector<captured_stack> capture_stacks(const std::vector<std::uint32_t>& tid
   const std::uint64_t sig_bit = sig > 0 ? std::uint64_t{1} << (sig - 1) : 0;
   std::vector<request> reqs(tids.size());
   std::uint32_t next = 0;
+  const std::uint32_t self = gid();
   for (std::size_t i = 0; i < tids.size(); ++i) {
     captured_stack& c = out[i];
     c.tid = tids[i];
     signal_masks masks;
-    if (sig == 0) {
+    if (c.tid == self) {
+      // The calling thread needs no signal (under ThreadSanitizer one to itself would wait for
+      // its next interceptor call).
+      void* frames[max_frames];
+      const int depth = ::backtrace(frames, max_frames);
+      for (int f = 0; f < depth; ++f) c.frames.push_back(reinterpret_cast<std::uintptr_t>(frames[f]));
+    } else if (sig == 0) {
       c.no_stack = "no free real-time signal to ask with";
     } else if (!read_signal_masks(c.tid, masks)) {
       c.gone = true;

@@ -1,5 +1,6 @@
 // symbolize(): libdw's Dwfl over this process's modules (rebuilt when an address falls outside
-// every known module, e.g. after dlopen), or dladdr().
+// every known module, e.g. after dlopen) with dwarf_units for lines and inlined calls, or
+// dladdr() without libdw.
 #include "introspect/symbolizer.h"
 
 #include <cxxabi.h>
@@ -13,9 +14,9 @@
 #include <vector>
 
 #ifdef GIDLOG_HAS_LIBDW
-#include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+
+#include "introspect/dwarf_units.h"
 #endif
 
 namespace gidlog {
@@ -24,96 +25,7 @@ namespace detail {
 
 namespace {
 
-std::string demangled(const char* name) {
-  if (name == nullptr) return {};
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (d == nullptr) return name;
-  std::string s(d);
-  std::free(d);
-  return s;
-}
-
 #ifdef GIDLOG_HAS_LIBDW
-
-// A function inlined at an address, innermost first, and where its caller called it.
-struct inline_call {
-  std::string function;
-  std::string call_file;
-  std::uint32_t call_line = 0;
-};
-
-// The name of an inlined function: its linkage name demangled when the compiler recorded one,
-// else its name qualified by the namespaces and classes around its declaration.
-std::string die_function_name(Dwarf_Die* die) {
-  Dwarf_Attribute attr;
-  for (int name : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
-    if (Dwarf_Attribute* a = dwarf_attr_integrate(die, name, &attr)) {
-      if (const char* mangled = dwarf_formstring(a)) return demangled(mangled);
-    }
-  }
-  Dwarf_Die decl = *die;
-  Dwarf_Die next;
-  for (int hops = 0; hops < 8; ++hops) {
-    Dwarf_Attribute* ref = dwarf_attr(&decl, DW_AT_abstract_origin, &attr);
-    if (ref == nullptr) ref = dwarf_attr(&decl, DW_AT_specification, &attr);
-    if (ref == nullptr || dwarf_formref_die(ref, &next) == nullptr) break;
-    decl = next;
-  }
-  const char* plain = dwarf_diename(&decl);
-  std::string name = plain != nullptr ? plain : "";
-  Dwarf_Die* scopes = nullptr;
-  const int n = dwarf_getscopes_die(&decl, &scopes);
-  for (int i = 1; i < n; ++i) {
-    const int tag = dwarf_tag(&scopes[i]);
-    if (tag != DW_TAG_namespace && tag != DW_TAG_class_type && tag != DW_TAG_structure_type &&
-        tag != DW_TAG_union_type)
-      break;
-    const char* outer = dwarf_diename(&scopes[i]);
-    name.insert(0, std::string(outer != nullptr ? outer : "(anonymous namespace)") + "::");
-  }
-  std::free(scopes);
-  return name;
-}
-
-// The chain of inlined calls covering `lookup` (module-relative address `rel`).
-std::vector<inline_call> inline_chain(Dwfl_Module* m, Dwarf_Addr lookup) {
-  std::vector<inline_call> out;
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(m, lookup, &bias);
-  if (cu == nullptr) return out;
-  // dwarf_getscopes() finds the innermost scope at the address, but past an inlined call it
-  // continues with the scopes of the inlined function's own definition; the concrete chain of
-  // callers comes from dwarf_getscopes_die() on that innermost scope (as eu-addr2line -i does).
-  Dwarf_Die* scopes = nullptr;
-  if (dwarf_getscopes(cu, lookup - bias, &scopes) <= 0) {
-    std::free(scopes);
-    return out;
-  }
-  Dwarf_Die innermost = scopes[0];
-  std::free(scopes);
-  scopes = nullptr;
-  const int n = dwarf_getscopes_die(&innermost, &scopes);
-  Dwarf_Files* files = nullptr;
-  std::size_t nfiles = 0;
-  if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0) files = nullptr;
-  for (int i = 0; i < n; ++i) {
-    const int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_subprogram) break;
-    if (tag != DW_TAG_inlined_subroutine) continue;
-    inline_call c;
-    c.function = die_function_name(&scopes[i]);
-    Dwarf_Attribute attr;
-    Dwarf_Word file = 0, line = 0;
-    if (files != nullptr && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file) == 0 && file < nfiles) {
-      if (const char* f = dwarf_filesrc(files, file, nullptr, nullptr)) c.call_file = f;
-    }
-    if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line) == 0) c.call_line = static_cast<std::uint32_t>(line);
-    out.push_back(std::move(c));
-  }
-  std::free(scopes);
-  return out;
-}
 
 class module_index {
  public:
@@ -137,18 +49,14 @@ class module_index {
     // A stripped library's dynamic symbols do not cover its internal functions: the nearest one
     // before the address would be a wrong name. Trust a symbol only within its size.
     if (fn != nullptr && (sym.st_size == 0 || off < sym.st_size)) {
-      f.function = demangled(fn);
+      f.function = demangle(fn);
       f.offset = off;
     }
-    if (Dwfl_Line* line = dwfl_module_getsrc(m, lookup)) {
-      int ln = 0;
-      if (const char* src = dwfl_lineinfo(line, nullptr, &ln, nullptr, nullptr, nullptr); src != nullptr && ln > 0) {
-        f.file = src;
-        f.line = static_cast<std::uint32_t>(ln);
-      }
-    }
+    source_point p = units_.at(m, lookup);
+    f.file = std::move(p.file);
+    f.line = p.line;
     std::vector<threads::frame> out;
-    for (inline_call& c : inline_chain(m, lookup)) {
+    for (inline_call& c : p.inlined) {
       threads::frame inner = f;
       inner.function = std::move(c.function);
       inner.inlined = true;
@@ -163,6 +71,7 @@ class module_index {
 
   // Forgets every module: the next lookup reads /proc/self/maps again.
   void reset() {
+    units_.clear();
     if (dwfl_ != nullptr) dwfl_end(dwfl_);
     dwfl_ = nullptr;
   }
@@ -190,6 +99,7 @@ class module_index {
   char* debuginfo_path_ = nullptr;
   Dwfl_Callbacks callbacks_{dwfl_linux_proc_find_elf, dwfl_standard_find_debuginfo, nullptr, &debuginfo_path_};
   Dwfl* dwfl_ = nullptr;
+  dwarf_units units_;
 };
 
 #else  // dladdr(): exported symbols only
@@ -204,7 +114,7 @@ class module_index {
     f.module = info.dli_fname != nullptr ? info.dli_fname : "";
     f.offset = lookup - reinterpret_cast<std::uintptr_t>(info.dli_fbase);
     if (info.dli_sname != nullptr) {
-      f.function = demangled(info.dli_sname);
+      f.function = demangle(info.dli_sname);
       f.offset = lookup - reinterpret_cast<std::uintptr_t>(info.dli_saddr);
     }
     return {f};
@@ -226,6 +136,16 @@ symbol_cache& cache() {
 }
 
 }  // namespace
+
+std::string demangle(const char* name) {
+  if (name == nullptr) return {};
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (d == nullptr) return name;
+  std::string s(d);
+  std::free(d);
+  return s;
+}
 
 std::vector<threads::frame> symbolize(const std::vector<std::uintptr_t>& frames) {
   std::vector<threads::frame> out;

@@ -4,6 +4,7 @@
 // debug information (or the separate debug files under /usr/lib/debug). Without it: dladdr(), so
 // exported names only and no lines. Results are cached; one lookup at a time process-wide.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <gidlog/introspect/threads.h>
@@ -17,6 +18,9 @@ namespace detail {
 // inlined at an address gets a frame of its own (inlined = true) before the one it is inlined in,
 // as addr2line -i shows them.
 std::vector<threads::frame> symbolize(const std::vector<std::uintptr_t>& frames);
+
+// A C++ symbol name demangled ("_ZN3foo3barEv" -> "foo::bar()"); other names as they are.
+std::string demangle(const char* name);
 
 }  // namespace detail
 }  // namespace v0

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <latch>
@@ -41,7 +42,7 @@ struct gate {
   }
 };
 
-int g_after = 0;
+std::atomic<int> g_after{0};
 
 [[gnu::noinline]] void waiting_for_the_dump(gate& g) {
   g.wait();

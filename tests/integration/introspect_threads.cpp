@@ -31,6 +31,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool under_tsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool under_tsan = true;
+#else
+constexpr bool under_tsan = false;
+#endif
+#else
+constexpr bool under_tsan = false;
+#endif
+
 // What the blocked threads wait for; released at the end of each test.
 struct gate {
   std::mutex mu;
@@ -158,7 +170,12 @@ struct blocked_threads {
 }  // namespace
 
 TEST_CASE("count() is the number of threads in /proc/self/task", "[threads]") {
-  const std::size_t before = gidlog::threads::count();
+  std::thread([] {}).join();  // helper threads a runtime starts with the first thread (TSan's) start now
+  std::size_t before = gidlog::threads::count();
+  for (int i = 0; i < 5000 && before != gidlog::threads::count(); ++i) {
+    std::this_thread::sleep_for(1ms);  // the joined thread leaves /proc a moment after join()
+    before = gidlog::threads::count();
+  }
   gate g;
   std::thread t([&g] { g.wait(); });
   CHECK(gidlog::threads::count() == before + 1);
@@ -193,13 +210,22 @@ TEST_CASE("list() finds each blocked thread with its state word and the function
     REQUIRE(t != nullptr);
     INFO(gidlog::threads::describe({w.gid}));
     CHECK(t->state == w.state);
+    if (under_tsan && w.gid == b.reader) {
+      // ThreadSanitizer (LLVM 14) holds a signal for a thread until it leaves the interceptor
+      // it is in, unless that interceptor is marked blocking; read() is not: no stack in time.
+      CHECK(t->no_stack == "did not answer in time");
+      continue;
+    }
     CHECK(t->no_stack.empty());
     CHECK(gidlog_test::stack_names(*t, w.function));
   }
   // The stack of the blocking calls names the function with its source line (debug information).
-  const gidlog::threads::thread_info* reader = gidlog_test::find_thread(all, b.reader);
+  const gidlog::threads::thread_info* waiter = gidlog_test::find_thread(all, b.waiter);
   bool has_line = false;
-  for (const auto& f : reader->stack) has_line = has_line || (f.function.find("block_in_read") != std::string::npos && f.line > 0);
+  for (const auto& f : waiter->stack) {
+    has_line = has_line || (f.function.find("block_in_cond_wait") != std::string::npos && f.line > 0 &&
+                            f.file.find("introspect_threads.cpp") != std::string::npos);
+  }
   CHECK(has_line);
 
   const gidlog::threads::thread_info* masked = gidlog_test::find_thread(all, b.masked);
@@ -239,7 +265,7 @@ TEST_CASE("profile(1) groups identical stacks under a total, profile(2) lists ev
   }
   // Inlined frames (gate::wait, condition_variable::wait) come first, each at its own line; the
   // function they are inlined in is at the line that calls them.
-  CHECK(std::regex_search(p2, std::regex("gate::wait\n\t[^\n]*introspect_threads\\.cpp:[0-9]+ \\+0x[0-9a-f]+\n"
+  CHECK(std::regex_search(p2, std::regex("gate::wait(\\(\\))?\n\t[^\n]*introspect_threads\\.cpp:[0-9]+ \\+0x[0-9a-f]+\n"
                                          "\\(anonymous namespace\\)::block_in_cond_wait\\([^\n]*\n\t[^\n]*"
                                          "introspect_threads\\.cpp:[0-9]+ \\+0x")));
   g.release();
@@ -261,7 +287,8 @@ TEST_CASE("several threads take profiles at once", "[threads]") {
   for (const std::string& r : results) {
     INFO(r);
     CHECK((r.rfind("thread profile: total ", 0) == 0 || r.rfind("thread ", 0) == 0));
-    CHECK(r.find("block_in_read") != std::string::npos);
+    CHECK(r.find("block_in_cond_wait") != std::string::npos);
+    CHECK(r.find("spin_until_told") != std::string::npos);
   }
 }
 
