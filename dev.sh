@@ -16,6 +16,7 @@ JOBS=${JOBS:-$(nproc)}
 DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
                libdw-dev libcpp-httplib-dev)              # thread stacks' file:line, debug_server
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
+               rsyslog                                   # syslog_sink's tests run their own rsyslogd
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
                libfmt-dev:arm64                          # fmt for the aarch64 build (multiarch)
@@ -51,6 +52,9 @@ check_test_tools() {
     pkg=${tool#*:}; tool=${tool%%:*}
     command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: apt-get install $pkg"
   done
+  # In /usr/sbin, which a user's PATH may lack. The tests start rsyslogd themselves, never the service.
+  [ -x /usr/sbin/rsyslogd ] || command -v rsyslogd >/dev/null 2>&1 ||
+    die "'rsyslogd' not found (syslog_sink is tested against a real rsyslog): apt-get install rsyslog"
   local probe
   probe=$(mktemp -d)
   echo 'int main() { return 0; }' > "$probe/t.cpp"

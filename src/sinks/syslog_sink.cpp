@@ -153,8 +153,10 @@ class syslog_sink_impl final : public sink {
       }
       c.hostname = detail::printable_ascii(host, 255);
     }
-    const std::string_view app = opts_.app_name.empty() ? program_invocation_short_name : opts_.app_name;
-    c.app_name = detail::printable_ascii(app.empty() ? "gidlog" : app,
+    std::string_view app = opts_.app_name;
+    if (app.empty()) app = program_invocation_short_name;
+    if (app.empty()) app = "gidlog";
+    c.app_name = detail::printable_ascii(app,
                                          opts_.format == syslog_format::rfc5424 ? 48 : 32,
                                          opts_.format == syslog_format::rfc3164 ? "[]:" : "");
     c.enterprise_number = opts_.enterprise_number;
