@@ -63,18 +63,26 @@ namespace detail {
 // point at it. Freed when the last holder lets go and the backend has written every record that
 // points at it (src/core/context.cpp).
 struct context_node {
-  std::atomic<std::uint32_t> refs{1};
+  mutable std::atomic<std::uint32_t> refs{1};
   std::vector<field> fields;  // names and string values point into `storage`
   std::string storage;
   std::uint64_t retired_at = 0;  // cycle counter when refs reached 0
+  context_node* next_retired = nullptr;
 };
 
 // This thread's current context, or nullptr; read by every LOG_* call.
 __attribute__((visibility("default"), tls_model("initial-exec"))) inline thread_local const context_node*
     tl_context = nullptr;
 
-void context_acquire(const context_node* n) noexcept;
-void context_release(const context_node* n) noexcept;
+// Frees n once no queued record can point at it (src/core/context.cpp).
+void context_retire(const context_node* n) noexcept;
+
+inline void context_acquire(const context_node* n) noexcept {
+  if (n != nullptr) n->refs.fetch_add(1, std::memory_order_relaxed);
+}
+inline void context_release(const context_node* n) noexcept {
+  if (n != nullptr && n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) context_retire(n);
+}
 
 }  // namespace detail
 
@@ -91,7 +99,12 @@ class context {
   ~context() { detail::context_release(node_); }
 
   // This thread's current fields.
-  static context get() noexcept;
+  static context get() noexcept {
+    context c;
+    c.node_ = detail::tl_context;
+    detail::context_acquire(c.node_);
+    return c;
+  }
 
   bool empty() const noexcept { return node_ == nullptr; }
   // Outer scopes' fields first; a key shadowed by an inner scope appears once, with its value.

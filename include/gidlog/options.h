@@ -50,6 +50,7 @@ struct options {
   //   %e milliseconds (3 digits)  %f microseconds (6)  %F nanoseconds (9)  %z offset (+0100)
   //   %l level name  %L level letter  %t gid (TID)  %P process id  %n logger name
   //   %s file base name  %g file path  %# line  %! function  %v message  %% a percent sign
+  //   %C the context_scope fields as " key=value" pairs (logfmt: quoted when needed)
   // Default: the Go service layout "[0224/162532.320:INFO:gid-60:expose.go:36] message".
   // ISO 8601 with microseconds: "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v".
   std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v";

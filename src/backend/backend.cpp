@@ -242,7 +242,8 @@ void run(backend_state& b) {
 
     const std::size_t before = b.pending.size();
     std::size_t got = 0;
-    if (before - b.head < b.max_pending) got = take_pass(b, 2048, watermark, in_flight);
+    const bool took = before - b.head < b.max_pending;
+    if (took) got = take_pass(b, 2048, watermark, in_flight);
     if (crashing && !b.crash_taken) {
       b.crash_taken = true;
       if (crash.rec.meta != nullptr) b.pending.push_back(crash.rec);
@@ -284,6 +285,9 @@ void run(backend_state& b) {
       }
     }
     if (crash_complete) crash.done.store(1, std::memory_order_release);
+    // Every record older than the watermark is written now (when this pass took from the queue):
+    // context snapshots retired before it can go.
+    if (took && !crashing) context_reclaim(watermark);
     compact(b);
     b.backlog.store(b.pending.size() - b.head + b.q->size_approx(), std::memory_order_relaxed);
     if (final_drain) break;

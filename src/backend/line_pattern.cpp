@@ -5,13 +5,15 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <gidlog/context.h>
+
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
 line_formatter::line_formatter(const options& opt)
     : utc_(opt.utc), escape_newlines_(opt.escape_newlines), name_(opt.name) {
-  static constexpr std::string_view known = "YmdHMSefFzlLtPnsg#!v";
+  static constexpr std::string_view known = "YmdHMSefFzlLtPnsg#!vC";
   const std::string& p = opt.pattern;
   std::string lit;
   for (std::size_t i = 0; i < p.size(); ++i) {
@@ -99,6 +101,51 @@ inline void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
   fmt::format_int n(v);
   append(out, {n.data(), n.size()});
 }
+
+// logfmt: a value is quoted when it is empty or holds a space, '=', a quote or a control
+// character; inside quotes '"' and '\' are escaped, and control characters as \n, \t or \xNN.
+void append_logfmt_value(fmt::memory_buffer& out, std::string_view v) {
+  bool quote = v.empty();
+  for (char c : v) quote = quote || c == ' ' || c == '=' || c == '"' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  if (!quote) {
+    append(out, v);
+    return;
+  }
+  out.push_back('"');
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      append(out, "\\n");
+    } else if (c == '\t') {
+      append(out, "\\t");
+    } else if (u < 0x20 || u == 0x7f) {
+      fmt::format_to(fmt::appender(out), "\\x{:02x}", u);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+// %C: " key=value" for each context field.
+void append_context(fmt::memory_buffer& out, const context_node* ctx) {
+  if (ctx == nullptr) return;
+  for (const field& f : ctx->fields) {
+    out.push_back(' ');
+    append(out, f.name);
+    out.push_back('=');
+    switch (f.value.type) {
+      case field_value::kind::string: append_logfmt_value(out, f.value.s); break;
+      case field_value::kind::boolean: append(out, f.value.b ? "true" : "false"); break;
+      case field_value::kind::signed_integer: fmt::format_to(fmt::appender(out), "{}", f.value.i); break;
+      case field_value::kind::unsigned_integer: append_uint(out, f.value.u); break;
+      case field_value::kind::floating: fmt::format_to(fmt::appender(out), "{}", f.value.d); break;
+    }
+  }
+}
 }  // namespace
 
 void line_formatter::append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc,
@@ -116,20 +163,59 @@ void line_formatter::append_dynamic(char flag, const record& r, const site_info&
     case 'g': append(out, sc.path); break;
     case '#': append_uint(out, site.line); break;
     case '!': append(out, sc.function); break;
+    case 'C': append_context(out, r.context); break;
     default: break;
   }
 }
 
-line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out) {
+const site_info* line_formatter::site_of(const record& r, std::uint32_t& nomem_bytes) const noexcept {
+  if (r.meta != &nomem_meta) return r.meta->site;
   const site_info* site;
-  std::uint32_t nomem_bytes = 0;
+  std::memcpy(&nomem_bytes, r.payload.bytes, 4);
+  std::memcpy(&site, r.payload.bytes + 4, sizeof site);
+  return site;
+}
+
+void line_formatter::append_message(const record& r, const site_info& site, std::uint32_t nomem_bytes,
+                                    fmt::memory_buffer& out, result& res) {
+  res.msg_begin = out.size();
+  args_.clear();
   if (r.meta == &nomem_meta) {
-    std::memcpy(&nomem_bytes, r.payload.bytes, 4);
-    std::memcpy(&site, r.payload.bytes + 4, sizeof site);
+    fmt::format_to(fmt::appender(out), "[gidlog: out of memory: a message of {} bytes was lost; format \"{}\"]",
+                   nomem_bytes, site.format);
+  } else if (r.meta->preformatted) {
+    const unsigned char* d = r.data();
+    append(out, {reinterpret_cast<const char*>(d), r.size});
   } else {
-    site = r.meta->site;
+    decode_args(*r.meta, r.data(), args_);
+    res.format_ok = format_message(site, args_, out);
   }
+  if (escape_newlines_) {
+    // Rewrites in place from the message start; rare, so a second buffer is fine.
+    std::string msg(out.data() + res.msg_begin, out.size() - res.msg_begin);
+    out.resize(res.msg_begin);
+    for (char c : msg) {
+      if (c == '\n') append(out, "\\n");
+      else if (c == '\r') append(out, "\\r");
+      else out.push_back(c);
+    }
+  }
+  res.msg_end = out.size();
+}
+
+line_formatter::result line_formatter::format_message_only(const record& r, fmt::memory_buffer& out) {
+  std::uint32_t nomem_bytes = 0;
+  const site_info* site = site_of(r, nomem_bytes);
+  result res{site, 0, 0, true};
+  append_message(r, *site, nomem_bytes, out, res);
+  return res;
+}
+
+line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out) {
+  std::uint32_t nomem_bytes = 0;
+  const site_info* site = site_of(r, nomem_bytes);
   const site_cache& sc = cache_of(*site);
+  args_.clear();  // a pattern without %v: no fields either
   if (wall_ns < 0) wall_ns = 0;
   std::int64_t sec = wall_ns / 1'000'000'000;
   if (sec != cached_sec_) refresh_date(sec);
@@ -139,28 +225,7 @@ line_formatter::result line_formatter::format(const record& r, std::int64_t wall
     if (t.flag == 0) {
       append(out, t.text);
     } else if (t.flag == 'v') {
-      res.msg_begin = out.size();
-      if (r.meta == &nomem_meta) {
-        fmt::format_to(fmt::appender(out), "[gidlog: out of memory: a message of {} bytes was lost; format \"{}\"]",
-                       nomem_bytes, site->format);
-      } else if (r.meta->preformatted) {
-        const unsigned char* d = r.data();
-        append(out, {reinterpret_cast<const char*>(d), r.size});
-      } else {
-        decode_args(*r.meta, r.data(), args_);
-        res.format_ok = format_message(*site, args_, out);
-      }
-      if (escape_newlines_) {
-        // Rewrites in place from the message start; rare, so a second buffer is fine.
-        std::string msg(out.data() + res.msg_begin, out.size() - res.msg_begin);
-        out.resize(res.msg_begin);
-        for (char c : msg) {
-          if (c == '\n') append(out, "\\n");
-          else if (c == '\r') append(out, "\\r");
-          else out.push_back(c);
-        }
-      }
-      res.msg_end = out.size();
+      append_message(r, *site, nomem_bytes, out, res);
     } else {
       append_dynamic(t.flag, r, *site, sc, wall_ns, out);
     }

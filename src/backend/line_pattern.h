@@ -30,6 +30,12 @@ class line_formatter {
   };
   // Appends one whole line ("...\n") for record `r` to `out`.
   result format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out);
+  // Appends the message alone, no pattern and no newline (when no sink reads the line).
+  result format_message_only(const record& r, fmt::memory_buffer& out);
+
+  // The arguments of the record formatted last; empty when it had none or was formatted on the
+  // calling thread (preformatted).
+  const std::vector<arg_value>& last_args() const noexcept { return args_; }
 
   const std::string& logger_name() const noexcept { return name_; }
 
@@ -42,6 +48,9 @@ class line_formatter {
   void append_dynamic(char flag, const record& r, const site_info& site, const site_cache& sc, std::int64_t wall_ns,
                       fmt::memory_buffer& out);
   std::string_view date_field(char flag) const;
+  const site_info* site_of(const record& r, std::uint32_t& nomem_bytes) const noexcept;
+  void append_message(const record& r, const site_info& site, std::uint32_t nomem_bytes, fmt::memory_buffer& out,
+                      result& res);
 
   std::vector<token> tokens_;
   // tokens_ rendered for the current second: literals and date fields merged into one text,

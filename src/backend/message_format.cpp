@@ -72,6 +72,8 @@ struct segment {
 struct parsed_format {
   bool generic = false;  // something this parser does not handle: hand the whole string to fmt
   std::vector<segment> segs;
+  std::string text;                 // the format string without its placeholder names, for fmt
+  std::vector<std::string> names;   // one per argument: its placeholder's name, or "arg<i>"
 };
 
 // The length of the UTF-8 sequence `lead` starts, as fmt counts it (1 for a stray byte).
@@ -238,7 +240,7 @@ void format_plain(fmt::memory_buffer& out, const arg_value& a) {
   }
 }
 
-void format_generic(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) {
+void format_generic(const parsed_format& pf, const std::vector<arg_value>& args, fmt::memory_buffer& out) {
   fmt::dynamic_format_arg_store<fmt::format_context> store;
   for (const arg_value& a : args) {
     switch (a.kind) {
@@ -254,7 +256,7 @@ void format_generic(const site_info& site, const std::vector<arg_value>& args, f
       case arg_kind::custom: store.push_back(custom_text{&a}); break;
     }
   }
-  fmt::vformat_to(fmt::appender(out), site.format, store);
+  fmt::vformat_to(fmt::appender(out), pf.text, store);
 }
 
 // Exact "{:.Nf}" for N <= 9 and |d| < 1e9, in integer arithmetic: d = m * 2^e exactly, so
@@ -343,17 +345,42 @@ void free_site_cache(site_info& site) noexcept {
   site.backend_cache = nullptr;
 }
 
+namespace {
+
+// The site's format string parsed for `nargs` arguments, made on first use: names taken out
+// (the same scan as the compile-time check) and the rest parsed for the fast path.
+const parsed_format& parsed_of(const site_info& site, unsigned nargs) {
+  auto& sc = const_cast<site_cache&>(cache_of(site));
+  auto* pf = static_cast<parsed_format*>(sc.parsed);
+  if (pf != nullptr) [[likely]]
+    return *pf;
+  std::string text(site.format.size(), '\0');
+  std::vector<std::string_view> names(nargs);
+  const format_scan r = scan_format(site.format, text.data(), names.data(), names.size());
+  text.resize(r.size);
+  pf = r.problem == format_problem::none ? parse(text, nargs) : new parsed_format{true, {}, {}, {}};
+  pf->text = r.problem == format_problem::none ? std::move(text) : std::string(site.format);
+  pf->names.reserve(nargs);
+  for (unsigned i = 0; i < nargs; ++i)
+    pf->names.push_back(names[i].empty() ? fmt::format("arg{}", i) : std::string(names[i]));
+  sc.parsed = pf;
+  return *pf;
+}
+
+}  // namespace
+
+const std::vector<std::string>& field_names(const site_info& site, unsigned nargs) {
+  return parsed_of(site, nargs).names;
+}
+
+void append_plain(fmt::memory_buffer& out, const arg_value& a) { format_plain(out, a); }
+
 bool format_message(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept {
   const std::size_t start = out.size();
   try {
-    auto& sc = const_cast<site_cache&>(cache_of(site));
-    auto* pf = static_cast<parsed_format*>(sc.parsed);
-    if (pf == nullptr) {
-      pf = parse(site.format, static_cast<unsigned>(args.size()));
-      sc.parsed = pf;
-    }
+    const parsed_format* pf = &parsed_of(site, static_cast<unsigned>(args.size()));
     if (pf->generic) {
-      format_generic(site, args, out);
+      format_generic(*pf, args, out);
       return true;
     }
     for (const segment& s : pf->segs) {

@@ -3,11 +3,13 @@
 // formats them with the call site's format string, which is parsed once and cached in the site.
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include <gidlog/detail/format_names.h>
 #include <gidlog/detail/record.h>
 
 namespace gidlog {
@@ -57,6 +59,13 @@ void decode_args(const record_meta& meta, const unsigned char* data, std::vector
 // `args` must be the decoded arguments of a record of `site`: the parsed format is cached for
 // that argument count.
 bool format_message(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept;
+
+// The names of a site's arguments, in order: a placeholder's name ("{user}"), or "arg<i>" for an
+// unnamed one. Parsed once per site, with the format string.
+const std::vector<std::string>& field_names(const site_info& site, unsigned nargs);
+
+// Appends `a` as "{}" would format it. A deferred_format type's formatter may throw.
+void append_plain(fmt::memory_buffer& out, const arg_value& a);
 
 // Formats `d` like fmt's "{:.<precision>f}", faster for the common range.
 void format_fixed(double d, int precision, fmt::memory_buffer& out);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include <gidlog/context.h>
 #include <gidlog/gid.h>
 
 #include "backend/clock.h"
@@ -36,9 +37,11 @@ writer::writer(const options& opt)
       reopen_every_ns_(std::min<std::int64_t>(opt.reopen_check.count(), std::int64_t{1} << 40) * 1'000'000),
       reopen_floor_ns_(INT64_MIN),
       next_reopen_ns_(INT64_MAX) {
+  need_text_ = false;
   for (const sink_ptr& s : opt.sinks) {
     sinks_.emplace_back();
     sinks_.back().s = s;
+    need_text_ = need_text_ || s->wants_text();
   }
   if (reopen_every_ns_ > 0) {
     const std::int64_t now = tsc_clock::realtime_ns();
@@ -82,8 +85,27 @@ void writer::keep(sink_state& st, const log_line& line) {
     st.backlog.clear();
     st.backlog_bytes = 0;
   } else {
-    owned_line o{line, std::string(line.text), static_cast<std::size_t>(line.message.data() - line.text.data()), 0};
+    owned_line o{line, std::string(line.text), static_cast<std::size_t>(line.message.data() - line.text.data()), 0, {}};
     o.msg_end = o.msg_begin + line.message.size();
+    if (!line.fields.empty() || !line.context.empty()) {
+      o.extra = std::make_shared<owned_fields>();
+      std::size_t bytes = 0;
+      for (const auto* span : {&line.fields, &line.context})
+        for (const field& f : *span) bytes += f.name.size() + (f.value.type == field_value::kind::string ? f.value.s.size() : 0);
+      o.extra->text.reserve(bytes);
+      auto copy = [&o](std::string_view v) {
+        const std::size_t at = o.extra->text.size();
+        o.extra->text += v;
+        return std::string_view(o.extra->text).substr(at, v.size());
+      };
+      for (auto [in, out] : {std::pair{&line.fields, &o.extra->fields}, std::pair{&line.context, &o.extra->context}}) {
+        for (field f : *in) {
+          f.name = copy(f.name);
+          if (f.value.type == field_value::kind::string) f.value.s = copy(f.value.s);
+          out->push_back(f);
+        }
+      }
+    }
     st.backlog_bytes += o.text.size();
     st.backlog.push_back(std::move(o));
     while (st.backlog_bytes > backlog_cap_) {
@@ -121,7 +143,10 @@ bool writer::write_lost_notice(sink_state& st, std::int64_t now_ns) {
                 sc.file,
                 lost_site.line,
                 sc.function,
-                fmt_.logger_name()};
+                fmt_.logger_name(),
+                lost_site.format,
+                {},
+                {}};
   if (!try_write(st, line)) return false;
   report(fmt::format("sink {} lost {} lines while failing (options::sink_backlog_bytes = {}; its backlog peaked at "
                      "{} bytes)",
@@ -138,6 +163,8 @@ bool writer::drain_backlog(sink_state& st, std::int64_t now_ns) {
     log_line v = l.view;
     v.text = l.text;
     v.message = std::string_view(l.text).substr(l.msg_begin, l.msg_end - l.msg_begin);
+    v.fields = l.extra ? std::span<const field>(l.extra->fields) : std::span<const field>{};
+    v.context = l.extra ? std::span<const field>(l.extra->context) : std::span<const field>{};
     if (!try_write(st, v)) return false;
     st.backlog_bytes -= l.text.size();
     st.backlog.pop_front();
@@ -224,13 +251,58 @@ void writer::prepare(std::int64_t now_ns) {
     reopen_if_due(now_ns);
 }
 
+void writer::collect_fields(const site_info& site) {
+  fields_.clear();
+  field_text_.clear();
+  const std::vector<arg_value>& args = fmt_.last_args();
+  if (args.empty()) return;
+  const std::vector<std::string>& names = field_names(site, static_cast<unsigned>(args.size()));
+  // Text made here lives in field_text_, which may grow: its views are set once it is complete.
+  std::size_t text_begin[256], text_end[256];
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const arg_value& a = args[i];
+    field f{names[i], {}};
+    field_value& v = f.value;
+    switch (a.kind) {
+      case arg_kind::boolean: v.type = field_value::kind::boolean; v.b = a.b; break;
+      case arg_kind::character: v.s = std::string_view(&a.c, 1); break;
+      case arg_kind::i32: case arg_kind::i64: v.type = field_value::kind::signed_integer; v.i = a.i; break;
+      case arg_kind::u32: case arg_kind::u64: v.type = field_value::kind::unsigned_integer; v.u = a.u; break;
+      case arg_kind::f32: v.type = field_value::kind::floating; v.d = a.f; break;
+      case arg_kind::f64: v.type = field_value::kind::floating; v.d = a.d; break;
+      case arg_kind::f80: v.type = field_value::kind::floating; v.d = static_cast<double>(a.ld); break;
+      case arg_kind::string: v.s = a.s; break;
+      case arg_kind::pointer:
+      case arg_kind::custom:
+        text_begin[i] = field_text_.size();
+        try {
+          append_plain(field_text_, a);
+        } catch (const std::exception& e) {
+          field_text_.resize(text_begin[i]);
+          fmt::format_to(fmt::appender(field_text_), "[gidlog: formatting threw: {}]", e.what());
+        } catch (...) {
+          field_text_.resize(text_begin[i]);
+          append(field_text_, "[gidlog: formatting threw: unknown exception]");
+        }
+        text_end[i] = field_text_.size();
+        break;
+    }
+    fields_.push_back(f);
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].kind == arg_kind::pointer || args[i].kind == arg_kind::custom)
+      fields_[i].value.s = std::string_view(field_text_.data() + text_begin[i], text_end[i] - text_begin[i]);
+  }
+}
+
 void writer::write_prepared(const record& r, std::int64_t wall_ns) {
   buf_.clear();
-  auto res = fmt_.format(r, wall_ns, buf_);
+  auto res = need_text_ ? fmt_.format(r, wall_ns, buf_) : fmt_.format_message_only(r, buf_);
   if (!res.format_ok) shared().format_errors.fetch_add(1, std::memory_order_relaxed);
   if (r.meta == &nomem_meta) shared().nomem.fetch_add(1, std::memory_order_relaxed);
   const site_info* site = res.site;
   const site_cache& sc = cache_of(*site);
+  collect_fields(*site);
   log_line line{site->level,
                 r.gid,
                 wall_ns,
@@ -239,7 +311,10 @@ void writer::write_prepared(const record& r, std::int64_t wall_ns) {
                 sc.file,
                 site->line,
                 sc.function,
-                sc.logger.empty() ? std::string_view{fmt_.logger_name()} : sc.logger};
+                sc.logger.empty() ? std::string_view{fmt_.logger_name()} : sc.logger,
+                site->format,
+                fields_,
+                r.context != nullptr ? std::span<const field>(r.context->fields) : std::span<const field>{}};
   for (std::size_t i = 0; i < sinks_.size(); ++i) {
     if (sinks_[i].crashed) [[unlikely]]
       continue;

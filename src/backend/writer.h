@@ -67,10 +67,16 @@ class writer {
   std::uint64_t failures(std::size_t i) const noexcept { return sinks_[i].failures; }
 
  private:
+  // A line's fields and context, copied for a backlog: the originals die with the record.
+  struct owned_fields {
+    std::string text;  // names and string values; reserved up front, so the views stay put
+    std::vector<field> fields, context;
+  };
   struct owned_line {
-    log_line view;  // string views re-pointed into `text` when replayed
+    log_line view;  // string views re-pointed into `text` and `extra` when replayed
     std::string text;
     std::size_t msg_begin, msg_end;
+    std::shared_ptr<owned_fields> extra;  // null: no fields and no context (shared: sink_state is copied)
   };
   struct sink_state {
     sink_ptr s;
@@ -90,6 +96,8 @@ class writer {
   // Hands `line` to the sink; a throw is reported and counted (failed()) and returns false.
   bool try_write(sink_state& st, const log_line& line);
   void keep(sink_state& st, const log_line& line);
+  // Fills fields_ from the record just formatted.
+  void collect_fields(const site_info& site);
   bool drain_backlog(sink_state& st, std::int64_t now_ns);
   bool write_lost_notice(sink_state& st, std::int64_t now_ns);
   void failed(sink_state& st, const char* what, const char* op);
@@ -116,6 +124,9 @@ class writer {
   std::int64_t next_reopen_ns_;
   bool forked_child_ = false;     // after_fork_child() ran: the backlogs are the parent's
   fmt::memory_buffer buf_;
+  bool need_text_ = true;          // some sink reads log_line::text: format the whole pattern
+  std::vector<field> fields_;      // the current record's fields, for log_line::fields
+  fmt::memory_buffer field_text_;  // text of fields that are not strings in the record (pointers, user types)
   std::atomic<std::size_t> delivering_{SIZE_MAX};  // index of the sink in a write/flush call
   std::atomic<std::uint64_t> unflushed_{0};
   fmt::memory_buffer notice_buf_;  // the lost-lines notice, formatted while buf_ holds a line

@@ -258,6 +258,7 @@ void make_record(record& r) noexcept {
   r = record{};
   r.ts = arch::cycles();
   r.gid = g_info.gid;
+  r.context = tl_context;  // the crashing thread's request, kept alive by its scopes
   encode_args<&crash_site>(r, crash_ref{&g_info});
 }
 

@@ -225,6 +225,7 @@ void stop() noexcept {
     if (n > 0) (void)!::write(STDERR_FILENO, msg, static_cast<std::size_t>(std::min<int>(n, sizeof msg - 1)));
   }
   s.phase.store(joined ? lifecycle_phase::stopped : lifecycle_phase::abandoned, std::memory_order_release);
+  if (joined) context_reclaim_all();  // every queued record is written: no snapshot is pointed at
 }
 
 namespace detail {

@@ -144,6 +144,12 @@ void use_alt_stack(void*& slot) noexcept;
 // logger is not running: flushes the current or last sinks under the writer lock.
 void flush_sync() noexcept;
 
+// Context snapshots (src/core/context.cpp) that no scope holds any more are freed once no queued
+// record can point at them. The backend calls this after writing every record older than
+// `written_before` (cycle counter); stop() calls context_reclaim_all() after the final drain.
+void context_reclaim(std::uint64_t written_before) noexcept;
+void context_reclaim_all() noexcept;
+
 }  // namespace detail
 }  // namespace v0
 }  // namespace gidlog

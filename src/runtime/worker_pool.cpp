@@ -267,6 +267,7 @@ void pool_core::run_job(worker_slot& w, job* j) {
   }
   on_taken();
   const std::uint32_t me = w.gid.load(std::memory_order_relaxed);
+  const context_scope job_context{j->context_};  // the job's records, and the hop records, carry it
   const std::int64_t t0 = now_ticks();
   const std::int64_t waited = t0 - j->submit_ticks_;
   set_task_executor(j->entry_, me);
@@ -434,6 +435,7 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
   j->loc_ = loc;
   j->submitter_gid_ = gid();
   j->submit_ticks_ = now_ticks();
+  j->context_ = gidlog::context::get();
   const bool reg = p.opt_.register_tasks && j->entry_kind_ == job::entry_kind::none;
   bool registered_here = false;
 

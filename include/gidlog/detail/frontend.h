@@ -14,6 +14,8 @@
 
 #include <fmt/core.h>
 
+#include <gidlog/context.h>
+#include <gidlog/detail/format_names.h>
 #include <gidlog/detail/record.h>
 #include <gidlog/gid.h>
 #include <gidlog/arch/cpu.h>
@@ -105,8 +107,22 @@ void format_deferred(void* buffer, std::string_view format, const unsigned char*
 // in get_counters().format_errors), encoded with `meta`.
 void encode_format_failure(record& r, const record_meta* meta, const char* what) noexcept;
 
+// The format string of a LOG_* call, checked at compile time: names well formed (strip_names,
+// in the macro), one argument per placeholder, and each spec valid for its argument's type
+// (fmt's own check, on the text without the names).
+template <class... A>
+struct checked_format {
+  std::string_view text;  // names removed
+  consteval checked_format(std::string_view stripped) : text(stripped) {  // NOLINT: implicit
+    const format_scan r = scan_format(stripped, nullptr, nullptr, 0);
+    report_format_problem(r.problem);
+    if (r.arguments != sizeof...(A)) gidlog_format_error_argument_count_differs_from_placeholders();
+    (void)fmt::format_string<A...>(stripped);
+  }
+};
+
 template <const site_info* Site, class... A>
-void preformat(record& r, fmt::format_string<A...> f, const A&... args) noexcept {
+void preformat(record& r, std::string_view f, const A&... args) noexcept {
   try {
     char stack[256];
     auto res = fmt::vformat_to_n(stack, sizeof stack, fmt::string_view(f), fmt::make_format_args(args...));
@@ -123,7 +139,7 @@ void preformat(record& r, fmt::format_string<A...> f, const A&... args) noexcept
 }
 
 template <const site_info* Site, class... A>
-void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
+void log_call(checked_format<std::type_identity_t<A>...> f, const A&... args) noexcept {
   producer* p = tl_producer;
   if (p != nullptr) [[likely]] {
     // Only a signal handler interrupting this thread's own LOG_* call finds it in flight; the
@@ -143,10 +159,11 @@ void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
   record r;
   r.ts = arch::cycles();
   r.gid = gidlog::gid();
+  r.context = tl_context;
   if constexpr (all_deferred_v<A...>) {
     encode_args<Site>(r, args...);
   } else {
-    preformat<Site>(r, f, args...);
+    preformat<Site>(r, f.text, args...);
   }
   if (p != nullptr) [[likely]] {
     submit(*p, r);
@@ -160,6 +177,7 @@ void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
 }  // namespace gidlog
 
 #define GIDLOG_DETAIL_FIRST_(first, ...) first
+#define GIDLOG_DETAIL_REST_(first, ...) __VA_OPT__(, ) __VA_ARGS__
 
 // Logs at `lvl` when `enabled_expr` holds (evaluated only above GIDLOG_ACTIVE_LEVEL), with the
 // record's logger name `logger_name` (a string literal, or nullptr for options::name).
@@ -170,7 +188,10 @@ void log_call(fmt::format_string<A...> f, const A&... args) noexcept {
         static constinit ::gidlog::detail::site_info gidlog_site_{                                  \
             lvl, __LINE__, __FILE__, ::gidlog::detail::base_name(__FILE__), __func__, logger_name,  \
             GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~)};                                                  \
-        ::gidlog::detail::log_call<&gidlog_site_>(__VA_ARGS__);                                     \
+        static constexpr auto gidlog_text_ = ::gidlog::detail::strip_names<                         \
+            std::string_view(GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~)).size() + 1>(                      \
+            GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~));                                                  \
+        ::gidlog::detail::log_call<&gidlog_site_>(gidlog_text_.view() GIDLOG_DETAIL_REST_(__VA_ARGS__)); \
         if constexpr ((lvl) == ::gidlog::level::fatal) ::gidlog::detail::fatal_abort();             \
       }                                                                                             \
     }                                                                                               \

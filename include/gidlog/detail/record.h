@@ -71,14 +71,17 @@ struct record_meta {
 extern const record_meta flush_meta;    // payload: flush_request*
 extern const record_meta nomem_meta;    // a spill allocation failed; payload: u32 bytes wanted, site*
 
+struct context_node;  // gidlog/context.h
+
 struct alignas(8) record {
-  static constexpr std::size_t header_bytes = 24;
+  static constexpr std::size_t header_bytes = 32;
   static constexpr std::size_t inline_capacity = GIDLOG_RECORD_SIZE - header_bytes;
 
   const record_meta* meta;
   std::uint64_t ts;    // arch::cycles() at the call
   std::uint32_t gid;
   std::uint32_t size;  // payload bytes; above inline_capacity they live in a malloc'ed `spill`
+  const context_node* context;  // the thread's context_scope fields at the call, or nullptr
   union {
     unsigned char bytes[inline_capacity];
     unsigned char* spill;

@@ -22,6 +22,8 @@
 #include <optional>
 #include <stop_token>
 #include <type_traits>
+
+#include <gidlog/context.h>
 #include <utility>
 
 #include <gidlog/runtime/source_location.h>
@@ -90,6 +92,7 @@ class job {
   std::uint32_t submitter_gid_ = 0;
   std::int64_t submit_ticks_ = 0;                    // cycle counter (arch/)
   source_location loc_;                         // the submit call
+  gidlog::context context_;                          // the submitter's context_scope fields
   std::stop_source stop_{std::nostopstate};          // only for jobs that take a stop_token
   std::exception_ptr error_;
 
