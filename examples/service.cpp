@@ -5,8 +5,16 @@
 //
 // Follow one request from the gid that submitted it to the gid that ran it in the TRACE records
 // of the "gidlog.runtime" logger. Run: ./dev.sh demo
+//
+// It also starts the debug server (gidlog::debug_server) on a free loopback port. With
+// `service --serve [PORT]` it stays up while the leak is there, until Ctrl-C or SIGTERM, so the
+// endpoints can be looked at (README "Introspection"); SIGQUIT dumps threads and tasks without
+// stopping it (options::dump_on_sigquit).
+#include <signal.h>
+
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -86,12 +94,26 @@ int first_replica_answer(gidlog::limiter& replicas, channel<int>& answers) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool serve = argc > 1 && std::string(argv[1]) == "--serve";
+  const auto port = static_cast<std::uint16_t>(serve && argc > 2 ? std::atoi(argv[2]) : 0);
+  // Ctrl-C and SIGTERM end --serve: blocked in every thread (they inherit it), taken by sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  if (serve) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   gidlog::options opt;
   opt.sinks = {gidlog::console_sink()};
+  opt.dump_on_sigquit = true;
   gidlog::start(opt);
   LOG_INFO("GameRoom Startup->");
   LOG_INFO("Start for HTTP server...");
+  // PUT /debug/gidlog/level needs this token (from the environment here; empty: read-only).
+  const char* token = std::getenv("GIDLOG_DEBUG_TOKEN");
+  gidlog::debug_server debug({.address = "127.0.0.1", .port = port, .token = token != nullptr ? token : ""});
+  LOG_INFO("debug server on {}/ (threads, tasks, stats, level)", debug.url());
 
   gidlog::worker_pool requests({.name = "requests", .threads = 4, .max_queue = 64, .slow_job_warn = 50ms});
   gidlog::limiter backend("backend", 2);
@@ -119,6 +141,14 @@ int main() {
   const std::string report = gidlog::find_leaks(snap, 200ms);
   if (!report.empty()) LOG_WARN("leak check failed:\n{}", trimmed(report));
   LOG_INFO("goroutine-style profile:\n{}", trimmed(gidlog::tasks::profile(1)));
+  LOG_INFO("threads now: {}", gidlog::threads::count());
+  if (serve) {
+    LOG_INFO("serving {}/debug/gidlog/ until Ctrl-C or SIGTERM (kill -QUIT {} dumps threads and tasks)", debug.url(),
+             gidlog::gid());
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    LOG_INFO("signal {}: shutting down", sig);
+  }
 
   // Unblock the leaked jobs so the process ends cleanly (a fixed service would use a channel
   // with room for every answer, or cancel the losers).
