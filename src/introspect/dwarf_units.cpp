@@ -57,7 +57,7 @@ struct dwarf_units::unit {
         });
       }
       if (is_container(tag) || code_tag || tag == DW_TAG_lexical_block)
-        walk(&child, is_container(tag) ? off : outer, depth + 1);
+        walk(&child, is_container(tag) || tag == DW_TAG_subprogram ? off : outer, depth + 1);
     } while (dwarf_siblingof(&child, &child) == 0);
   }
 
@@ -75,7 +75,8 @@ struct dwarf_units::unit {
   }
 
   // An inlined function's name: its linkage name demangled when there is one, else its name
-  // qualified by the namespaces and classes around its declaration.
+  // qualified by what encloses its declaration: namespaces, classes, and for a lambda's
+  // operator() the function the lambda is in.
   std::string function_name(Dwarf_Die* die) {
     Dwarf_Attribute attr;
     for (int name : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
@@ -83,18 +84,24 @@ struct dwarf_units::unit {
         if (const char* mangled = dwarf_formstring(a)) return demangle(mangled);
       }
     }
-    Dwarf_Die decl = declaration(*die);
-    const char* plain = dwarf_diename(&decl);
-    std::string name = plain != nullptr ? plain : "";
-    Dwarf* dw = dwarf_cu_getdwarf(decl.cu);
-    for (auto it = container.find(dwarf_dieoffset(&decl)); it != container.end() && it->second != 0;
-         it = container.find(it->second)) {
-      Dwarf_Die outer;
-      if (dw == nullptr || dwarf_offdie(dw, it->second, &outer) == nullptr) break;
-      const char* n = dwarf_diename(&outer);
-      name.insert(0, std::string(n != nullptr ? n : "(anonymous namespace)") + "::");
+    Dwarf_Die d = declaration(*die);
+    std::string name = die_name(&d);
+    Dwarf* dw = dwarf_cu_getdwarf(d.cu);
+    for (int hops = 0; hops < 16 && dw != nullptr; ++hops) {
+      const auto it = container.find(dwarf_dieoffset(&d));
+      if (it == container.end() || it->second == 0 || dwarf_offdie(dw, it->second, &d) == nullptr) break;
+      d = declaration(d);
+      name.insert(0, die_name(&d) + "::");
     }
     return name;
+  }
+
+  static std::string die_name(Dwarf_Die* d) {
+    Dwarf_Attribute attr;
+    if (Dwarf_Attribute* a = dwarf_attr_integrate(d, DW_AT_name, &attr)) {
+      if (const char* n = dwarf_formstring(a)) return n;
+    }
+    return dwarf_tag(d) == DW_TAG_namespace ? "(anonymous namespace)" : "{lambda}";
   }
 
   std::vector<inline_call> inlined_at(Dwarf_Addr rel) {
