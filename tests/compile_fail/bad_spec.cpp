@@ -1,0 +1,4 @@
+// expect: on_error
+// (fmt's own check of the spec against the argument's type, run on the text without names)
+#include <gidlog/gidlog.h>
+void f(const char* s) { LOG_INFO("{name:.2f}", s); }

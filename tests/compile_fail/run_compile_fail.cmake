@@ -1,0 +1,25 @@
+# Compiles one file with the project's include path and C++20; passes when the outcome is the one
+# the file's first line states: "// expect-compiles" or "// expect: <regex>" (a failure whose
+# diagnostics match the regex).
+#   cmake -DCXX=... -DINCLUDES="a;b" -DSRC=file.cpp -P run_compile_fail.cmake
+file(STRINGS "${SRC}" first LIMIT_COUNT 1)
+set(args -std=c++20 -fsyntax-only)
+foreach(dir ${INCLUDES})
+  list(APPEND args "-I${dir}")
+endforeach()
+execute_process(COMMAND "${CXX}" ${args} "${SRC}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(first MATCHES "^// expect-compiles")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${SRC} should compile, but:\n${err}")
+  endif()
+elseif(first MATCHES "^// expect: (.*)$")
+  set(want "${CMAKE_MATCH_1}")
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${SRC} compiled, but it must be rejected with: ${want}")
+  endif()
+  if(NOT err MATCHES "${want}")
+    message(FATAL_ERROR "${SRC} was rejected, but not with '${want}':\n${err}")
+  endif()
+else()
+  message(FATAL_ERROR "${SRC}: the first line must be '// expect-compiles' or '// expect: <regex>'")
+endif()
