@@ -58,6 +58,21 @@ void append_param(std::string& out, std::string_view name, std::string_view valu
   out += '"';
 }
 
+// ` name="value"` for a context entry or an argument; `fixed_names_taken`: a name that would repeat
+// one of the site's parameters gets "ctx." in front.
+void append_field(std::string& out, const field& f, std::size_t cap, fmt::memory_buffer& num,
+                  bool fixed_names_taken) {
+  out += ' ';
+  const std::size_t name_at = out.size();
+  append_sd_name(out, f.name);
+  const std::string_view name = std::string_view(out).substr(name_at);
+  if (fixed_names_taken && std::find(std::begin(fixed_names), std::end(fixed_names), name) != std::end(fixed_names))
+    out.insert(name_at, "ctx.");
+  out += "=\"";
+  append_sd_value(out, value_text(f.value, num), cap);
+  out += '"';
+}
+
 bool needs_logfmt_quotes(std::string_view v) noexcept {
   return v.empty() || std::any_of(v.begin(), v.end(), [](char ch) {
            const auto c = static_cast<unsigned char>(ch);
@@ -205,28 +220,12 @@ void syslog_formatter::structured_data(const log_line& line, std::size_t cap, st
   append_param(out, "line", fmt::format_int(line.line).c_str(), cap);
   append_param(out, "func", line.function, cap);
   append_param(out, "logger", line.logger, cap);
-  for (const field& f : line.context) {
-    out += ' ';
-    const std::size_t name_at = out.size();
-    append_sd_name(out, f.name);
-    const std::string_view name = std::string_view(out).substr(name_at);
-    if (std::find(std::begin(fixed_names), std::end(fixed_names), name) != std::end(fixed_names))
-      out.insert(name_at, "ctx.");
-    out += "=\"";
-    append_sd_value(out, value_text(f.value, num), cap);
-    out += '"';
-  }
+  for (const field& f : line.context) append_field(out, f, cap, num, true);
   out += ']';
   if (!cfg_.named_fields || line.fields.empty()) return;
   out += '[';
   out += sd_fields_;
-  for (const field& f : line.fields) {
-    out += ' ';
-    append_sd_name(out, f.name);
-    out += "=\"";
-    append_sd_value(out, value_text(f.value, num), cap);
-    out += '"';
-  }
+  for (const field& f : line.fields) append_field(out, f, cap, num, false);
   out += ']';
 }
 
