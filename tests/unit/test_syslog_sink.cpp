@@ -266,7 +266,7 @@ TEST_CASE("syslog sink: unix stream socket, messages ended by NUL", "[syslog]") 
   ::unlink(path.c_str());
 }
 
-TEST_CASE("syslog sink: UDP, one message per datagram; a refusing port is counted", "[syslog]") {
+TEST_CASE("syslog sink: UDP, one message per datagram, a refusing port counted", "[syslog]") {
   sock rx(::socket(AF_INET, SOCK_DGRAM, 0));
   const int port = bind_loopback(rx.fd);
   auto s = open_sink({.address = "udp://127.0.0.1:" + std::to_string(port), .app_name = "t", .hostname = "h"});
