@@ -30,9 +30,10 @@
 //   escaped with '\' and invalid UTF-8 bytes become U+FFFD, so the structured data always parses.
 //
 // RFC 3164: "<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: [gid-N:file:line] message key=value ...",
-// local time, the context as logfmt pairs (values with spaces, quotes, '=' or nothing quoted). No
-// structured data and no named fields (they are in the message). Over a unix socket HOSTNAME is
-// left out, as syslog(3) does and local daemons expect.
+// local time, the context as logfmt pairs (a value that is empty or holds a space, a control
+// character, '"', '=' or '\' is quoted, with '"' and '\' escaped). No structured data and no named
+// fields (they are in the message). Over a unix socket HOSTNAME is left out, as syslog(3) does and
+// local daemons expect.
 //
 // Transports (syslog_options::address):
 //   "unix:/dev/log"   a datagram socket, one message per datagram. When the path is a stream

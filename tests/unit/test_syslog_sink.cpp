@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -179,6 +180,37 @@ TEST_CASE("syslog sink: a TCP peer that closed is noticed before sending, and th
     CHECK(got.find("after close") == std::string::npos);  // nothing sent twice
     CHECK(gidlog::get_syslog_counters(s).connects == 3);
   }
+}
+
+TEST_CASE("syslog sink: a fork() child sends over its own connection, with its own process id", "[syslog]") {
+  sock listener(::socket(AF_INET, SOCK_STREAM, 0));
+  const int port = bind_loopback(listener.fd);
+  REQUIRE(::listen(listener.fd, 4) == 0);
+  auto s = open_sink({.address = "tcp://127.0.0.1:" + std::to_string(port), .app_name = "t"});
+  s->write(make_line("parent before"));
+  s->write(make_line("taken before the fork, sent by the parent"));
+  const pid_t child = ::fork();
+  if (child == 0) {
+    s->after_fork_child();  // what the backend does in the child
+    s->write(make_line("from the child"));
+    s->flush();
+    ::_exit(0);
+  }
+  REQUIRE(child > 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status));
+  s->flush();
+  sock a(accept_within(listener.fd)), b(accept_within(listener.fd));
+  const std::string got = read_stream(a.fd, 1) + "|" + read_stream(b.fd, 1);
+  CHECK(got.find(" t " + std::to_string(child) + " - [gidlog@32473 gid=\"7\" file=\"t.cpp\" line=\"3\" func=\"f\" "
+                 "logger=\"main\"] from the child") != std::string::npos);
+  CHECK(got.find(" t " + std::to_string(::getpid()) + " - ") != std::string::npos);
+  CHECK(got.find("] parent before") != std::string::npos);
+  // The child forgot what the parent had taken: it is sent once, by the parent.
+  const std::size_t first = got.find("sent by the parent");
+  CHECK(first != std::string::npos);
+  CHECK(got.find("sent by the parent", first + 1) == std::string::npos);
 }
 
 TEST_CASE("syslog sink: a TCP peer that stops reading costs at most the timeout per attempt", "[syslog]") {
