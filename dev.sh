@@ -16,6 +16,7 @@ JOBS=${JOBS:-$(nproc)}
 DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
                libdw-dev libcpp-httplib-dev)              # thread stacks' file:line, debug_server
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
+               nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
@@ -63,6 +64,8 @@ check_test_tools() {
   g++ -fsanitize=address,undefined "$probe/t.cpp" -o "$probe/t" 2>"$probe/err" ||
     { cat "$probe/err" >&2; rm -rf "$probe"; die "g++ cannot link -fsanitize=address,undefined (libasan8, libubsan1 come with g++-12)"; }
   rm -rf "$probe"
+  [ -f /usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake ] ||
+    die "nlohmann/json is missing (the tests parse the JSON sink's output with it): apt-get install nlohmann-json3-dev"
   [ -f /usr/lib/aarch64-linux-gnu/cmake/fmt/fmt-config.cmake ] ||
     die "fmt for arm64 is missing: dpkg --add-architecture arm64 && apt-get update && apt-get install libfmt-dev:arm64"
 }

@@ -2,7 +2,12 @@
 // returns), with the line count checked and peak memory (max RSS) reported. Each logger runs in
 // its own child process so its peak memory is its own.
 //
-//   bench/throughput [--records N] [--runs R] [--skip-spdlog] [--in-process]
+//   bench/throughput [--records N] [--runs R] [--skip-spdlog] [--in-process] [--sink LIST]
+//
+// --sink: which gidlog sinks to run, comma-separated, each its own row (default: text):
+//   text      file_sink, the default pattern
+//   json      json_sink (one JSON object per line; each line checked to be one whole object)
+//   rotating  rotating_file_sink rotating every 16 MiB (the lines counted across its files)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -30,16 +36,49 @@ struct result {
   std::size_t lines;
 };
 
-result run_gidlog(int n, const std::string& path) {
+// The files a gidlog row wrote: the path, and for `rotating` the rotated ones before it.
+std::vector<std::string> written_files(const std::string& sink, const std::string& path) {
+  std::vector<std::string> files;
+  if (sink == "rotating") {
+    const std::string stem = path.substr(0, path.rfind('.'));
+    for (int i = 1; access((stem + "." + std::to_string(i) + ".log").c_str(), F_OK) == 0; ++i)
+      files.insert(files.begin(), stem + "." + std::to_string(i) + ".log");
+  }
+  files.push_back(path);
+  return files;
+}
+
+// Lines in `files`; for json, only lines that are one whole object ({"ts":" ... }).
+std::size_t count_written(const std::string& sink, const std::vector<std::string>& files) {
+  std::size_t lines = 0;
+  for (const std::string& f : files) {
+    if (sink != "json") {
+      lines += bench::count_lines(f);
+      continue;
+    }
+    std::ifstream in(f);
+    std::string line;
+    while (std::getline(in, line)) lines += line.rfind("{\"ts\":\"", 0) == 0 && line.back() == '}';
+  }
+  return lines;
+}
+
+result run_gidlog(int n, const std::string& path, const std::string& sink = "text") {
   gidlog::options opt;
-  opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
+  if (sink == "json") opt.sinks = {gidlog::json_sink(path, {.file = {.truncate = true}})};
+  else if (sink == "rotating")
+    opt.sinks = {gidlog::rotating_file_sink(path, {.max_bytes = 16 << 20, .max_files = 100}, {.truncate = true})};
+  else opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
   gidlog::start(opt);
   const char* str = "a string";
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) LOG_INFO("Logging int: {}, double: {:.3f}, str: {}", i, i * 1.1, str);
   gidlog::stop();
   auto t1 = std::chrono::steady_clock::now();
-  return {std::chrono::duration<double>(t1 - t0).count(), 0, bench::count_lines(path)};
+  const auto files = written_files(sink, path);
+  result r{std::chrono::duration<double>(t1 - t0).count(), 0, count_written(sink, files)};
+  for (std::size_t i = 0; i + 1 < files.size(); ++i) unlink(files[i].c_str());  // the path: by the caller
+  return r;
 }
 
 result run_spdlog(int n, const std::string& path) {
@@ -56,15 +95,18 @@ result run_spdlog(int n, const std::string& path) {
   return {std::chrono::duration<double>(t1 - t0).count(), 0, bench::count_lines(path)};
 }
 
-// Runs `which` in a child; returns its result through a pipe.
-result in_child(const char* which, int n) {
+// Runs `which` ("spdlog", or "gidlog" with a sink: "gidlog json") in a child; returns its result
+// through a pipe.
+result in_child(const std::string& which, int n) {
   int fds[2];
   if (pipe(fds) != 0) std::exit(3);
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
     std::string path = "/tmp/gidlog_throughput_" + std::to_string(getpid()) + ".log";
-    result r = std::string(which) == "gidlog" ? run_gidlog(n, path) : run_spdlog(n, path);
+    result r = which == "spdlog" ? run_spdlog(n, path)
+               : which == "gidlog" ? run_gidlog(n, path)
+                                   : run_gidlog(n, path, which.substr(which.find(' ') + 1));
     unlink(path.c_str());
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -85,25 +127,40 @@ result in_child(const char* which, int n) {
 
 int main(int argc, char** argv) {
   int n = 1000000, runs = 5;
-  bool spd = true;
+  bool spd = true, in_process = false;
+  std::vector<std::string> sinks;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--records" && i + 1 < argc) n = std::atoi(argv[++i]);
     else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (a == "--skip-spdlog") spd = false;
-    else if (a == "--in-process") {  // one gidlog run without fork, for profilers
-      std::string path = "/tmp/gidlog_throughput_" + std::to_string(getpid()) + ".log";
-      result r = run_gidlog(n, path);
-      unlink(path.c_str());
-      std::printf("gidlog: %.2f M records/s, %zu lines\n", n / r.seconds / 1e6, r.lines);
-      return r.lines == static_cast<std::size_t>(n) ? 0 : 1;
+    else if (a == "--in-process") in_process = true;  // one gidlog run without fork, for profilers
+    else if (a == "--sink" && i + 1 < argc) {
+      std::string list = argv[++i];
+      for (std::size_t b = 0, e; b <= list.size(); b = e + 1) {
+        e = std::min(list.find(',', b), list.size());
+        sinks.push_back(list.substr(b, e - b));
+        if (sinks.back() != "text" && sinks.back() != "json" && sinks.back() != "rotating") {
+          std::fprintf(stderr, "%s: unknown sink \"%s\" (text, json, rotating)\n", argv[0], sinks.back().c_str());
+          return 2;
+        }
+      }
     } else {
-      std::fprintf(stderr, "usage: %s [--records N] [--runs R] [--skip-spdlog]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--records N] [--runs R] [--skip-spdlog] [--in-process] [--sink text,json,rotating]\n", argv[0]);
       return 2;
     }
   }
+  if (sinks.empty()) sinks.push_back("text");
+  if (in_process) {
+    std::string path = "/tmp/gidlog_throughput_" + std::to_string(getpid()) + ".log";
+    result r = run_gidlog(n, path, sinks.front());
+    unlink(path.c_str());
+    std::printf("gidlog %s: %.2f M records/s, %zu lines\n", sinks.front().c_str(), n / r.seconds / 1e6, r.lines);
+    return r.lines == static_cast<std::size_t>(n) ? 0 : 1;
+  }
   std::printf("%d records of \"Logging int: {}, double: {:.3f}, str: {}\" from one thread into a file, until all are written; %d runs each, alternating\n\n", n, runs);
-  std::vector<const char*> loggers = {"gidlog"};
+  std::vector<std::string> loggers;
+  for (const std::string& sink : sinks) loggers.push_back(sink == "text" ? "gidlog" : "gidlog " + sink);
   if (spd) loggers.push_back("spdlog");
   std::vector<std::vector<double>> rates(loggers.size());
   std::vector<long> rss(loggers.size(), 0);
@@ -112,19 +169,19 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < loggers.size(); ++k) {
       result r = in_child(loggers[k], n);
       if (r.lines != static_cast<std::size_t>(n)) {
-        std::printf("%s: expected %d lines, found %zu\n", loggers[k], n, r.lines);
+        std::printf("%s: expected %d lines, found %zu\n", loggers[k].c_str(), n, r.lines);
         ++failures;
       }
       rates[k].push_back(n / r.seconds / 1e6);
       rss[k] = std::max(rss[k], r.max_rss_kb);
     }
   }
-  std::printf("| logger        | median M records/s | min   | max   | peak RSS MB |\n");
-  std::printf("|---------------|--------------------|-------|-------|-------------|\n");
+  std::printf("| logger          | median M records/s | min   | max   | peak RSS MB |\n");
+  std::printf("|-----------------|--------------------|-------|-------|-------------|\n");
   for (std::size_t k = 0; k < loggers.size(); ++k) {
     auto v = rates[k];
     std::sort(v.begin(), v.end());
-    std::printf("| %-13s | %18.2f | %5.2f | %5.2f | %11.1f |\n", loggers[k], v[v.size() / 2], v.front(), v.back(),
+    std::printf("| %-15s | %18.2f | %5.2f | %5.2f | %11.1f |\n", loggers[k].c_str(), v[v.size() / 2], v.front(), v.back(),
                 static_cast<double>(rss[k]) / 1024.0);
   }
   return failures == 0 ? 0 : 1;

@@ -18,6 +18,7 @@
 #include <gidlog/config.h>
 #include <gidlog/context.h>
 #include <gidlog/detail/frontend.h>
+#include <gidlog/file_sinks.h>
 #include <gidlog/gid.h>
 #include <gidlog/level.h>
 #include <gidlog/options.h>

@@ -1,0 +1,105 @@
+#pragma once
+// File sinks beyond file_sink (sink.h): a text file that rotates, and a JSON lines file.
+//
+//   opt.sinks = {
+//       gidlog::rotating_file_sink("app.log", gidlog::rotation{.max_bytes = 64 << 20, .max_files = 8}),
+//       gidlog::json_sink("app.jsonl", {.rotation = gidlog::rotation{.daily_at = std::chrono::hours{3}}}),
+//   };
+//
+// Both buffer, fail, retry, reopen and behave in a fork() child exactly as file_sink does: a
+// write(2) error (disk full, a rename that fails during a rotation) is thrown from write() or
+// flush(), the backend keeps the lines and retries (options::sink_backlog_bytes), and writing
+// resumes where it stopped, so no line is lost or written twice. gidlog::reopen() and
+// options::reopen_check reopen the path after an outside tool moved the file away.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <gidlog/sink.h>
+
+namespace gidlog {
+inline namespace v0 {
+
+// When a file rotates, and how many old files it keeps. At least one of max_bytes and daily_at
+// must be set.
+//
+// Names: the live file keeps its path ("app.log"); a rotation renames it to "app.1.log" (the
+// newest rotated file), after renaming "app.1.log" to "app.2.log" and so on, up to
+// "app.<max_files>.log": the oldest, which the next rotation deletes (renames over). The number
+// goes before the last extension of the file name ("app.jsonl" -> "app.1.jsonl"), or at the end
+// when the name has none ("app" -> "app.1"). Only the run "app.1.log", "app.2.log", ... without a
+// gap is shifted: a file beyond a missing number is left alone until the run reaches it.
+//
+// The live file is renamed, never copied or truncated, and then the path is opened anew, so a
+// reader that holds the old file open (`tail -f`) reads it to its end, and `tail -F` (follow by
+// name) moves on to the new file. Lines buffered before a rotation are written to the old file
+// first: every line is in exactly one file, and the files hold the lines in order (the highest
+// number the oldest).
+//
+// A file is rotated only by the process that writes it: when the path no longer names the file
+// this sink has open (another process or logrotate moved it), the sink reopens the path instead
+// of rotating it again.
+struct rotation {
+  // Rotate before a line would make the live file larger than this many bytes; 0: never by size.
+  // A line is never split: a line longer than max_bytes goes into a file of its own.
+  std::uint64_t max_bytes = 0;
+  // How many rotated files to keep, besides the live one: 1 to 100000.
+  std::size_t max_files = 8;
+  // Rotate once a day at this local time of day (time since midnight, 0 to 23:59; e.g.
+  // std::chrono::hours{3}), judged by the time stamp of the records: the first record stamped at
+  // or after the boundary starts the new file. A non-empty file found at start whose last change
+  // was before the latest boundary is rotated before the first record. Local time follows TZ and
+  // daylight saving time (a boundary that a DST change skips falls at the first time after it).
+  std::optional<std::chrono::minutes> daily_at{};
+};
+
+// A text file like file_sink (the line per options::pattern) that rotates per `r`. Invalid
+// rotation fields are reported by gidlog::start() as std::invalid_argument naming the sink and
+// the field. file_sink_options::truncate empties the live file at the first start() only.
+sink_ptr rotating_file_sink(std::string path, rotation r, file_sink_options opts = {});
+
+struct json_sink_options {
+  file_sink_options file{};                // buffering, truncate, fsync: as for file_sink
+  std::optional<gidlog::rotation> rotation{};  // none: one file that grows, like file_sink
+};
+
+// JSON lines (https://jsonlines.org): one object per record, one record per line, e.g.
+//
+//   {"ts":"2026-11-30T09:15:02.117503211Z","level":"INFO","gid":4711,"file":"auth.cpp","line":12,
+//    "func":"login","logger":"main","msg":"login alice from 10.0.0.1 took 3.2 ms",
+//    "tmpl":"login {user} from {ip} took {ms:.1f} ms","user":"alice","ip":"10.0.0.1","ms":3.2,
+//    "ctx":{"req":"r-42"}}
+//
+// Keys, in this order:
+//   ts      RFC 3339 time in UTC with nanoseconds and "Z", whatever options::utc says
+//   level   "TRACE" "DEBUG" "INFO" "WARN" "ERROR" "FATAL"
+//   gid     the logging thread's TID (number)
+//   file, line, func, logger   the call site: file base name, line number, function, logger name
+//   msg     the formatted message, as the text sinks show it
+//   tmpl    the format string as written, names included (same call site, same tmpl)
+//   then each argument as "name": value, in order: the placeholder's name, or arg0, arg1, ... for
+//           "{}". Integers are JSON numbers. Floating-point values are JSON numbers in the
+//           shortest form that reads back as the same double, always with a '.' or an exponent
+//           ("3.0", never "3", which parsers read as an integer); NaN and the infinities, which
+//           JSON numbers cannot hold, are the strings "NaN", "Infinity" and "-Infinity". bool is
+//           true/false; strings, chars, pointers and user types are strings. No argument keys
+//           when the message was formatted on the calling thread (log_line::fields is empty).
+//   ctx     the thread's context_scope fields as an object, only when there are any
+//
+// Key clashes: an argument whose name equals one of the keys above, or the name of an earlier
+// argument, is written as "f_" + name, repeated until the key is unused ({msg} -> "f_msg"), so
+// an object never has two equal keys.
+//
+// Escaping: '"', '\\' and the control characters U+0000-U+001F are escaped (\n \t \r \b \f, and
+// \u00XX for the others); valid UTF-8 passes through as is; each byte that is not part of a valid
+// UTF-8 sequence (stray continuation byte, truncated or overlong sequence, surrogate, above
+// U+10FFFF) becomes \ufffd. So every line is valid JSON whatever a string holds.
+//
+// The sink never reads log_line::text (wants_text() is false). Buffering, errors, reopen and
+// fork behave as file_sink's; with `opts.rotation` the file rotates like rotating_file_sink's.
+sink_ptr json_sink(std::string path, json_sink_options opts = {});
+
+}  // namespace v0
+}  // namespace gidlog

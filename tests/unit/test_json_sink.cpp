@@ -1,0 +1,364 @@
+// The JSON lines sink, fed hand-built log_lines (no backend): keys, their order and types, the
+// time stamp, numbers, escaping of control characters, quotes and invalid UTF-8, 1 MiB values,
+// and key clashes. Every line is parsed back with nlohmann/json.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <gidlog/gidlog.h>
+
+#include "log_capture.h"
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// 2026-11-30T09:15:02.117503211Z
+constexpr std::int64_t design_ts = 1796030102LL * 1'000'000'000 + 117503211;
+
+gidlog::log_line make_line(std::string_view msg = "hello", std::span<const gidlog::field> fields = {},
+                           std::span<const gidlog::field> context = {}) {
+  gidlog::log_line l{};
+  l.level = gidlog::level::info;
+  l.gid = 4711;
+  l.time_ns = design_ts;
+  l.text = msg;  // a sink that does not want text gets the message here
+  l.message = msg;
+  l.file = "auth.cpp";
+  l.line = 12;
+  l.function = "login";
+  l.logger = "main";
+  l.format = "tmpl of {}";
+  l.fields = fields;
+  l.context = context;
+  return l;
+}
+
+gidlog::field_value str(std::string_view s) {
+  gidlog::field_value v;
+  v.type = gidlog::field_value::kind::string;
+  v.s = s;
+  return v;
+}
+gidlog::field_value i64(std::int64_t i) {
+  gidlog::field_value v;
+  v.type = gidlog::field_value::kind::signed_integer;
+  v.i = i;
+  return v;
+}
+gidlog::field_value u64(std::uint64_t u) {
+  gidlog::field_value v;
+  v.type = gidlog::field_value::kind::unsigned_integer;
+  v.u = u;
+  return v;
+}
+gidlog::field_value dbl(double d) {
+  gidlog::field_value v;
+  v.type = gidlog::field_value::kind::floating;
+  v.d = d;
+  return v;
+}
+gidlog::field_value boolean(bool b) {
+  gidlog::field_value v;
+  v.type = gidlog::field_value::kind::boolean;
+  v.b = b;
+  return v;
+}
+
+// A json_sink on a fresh file; lines() writes what it was given and reads the file back.
+struct json_file {
+  std::string path;
+  gidlog::sink_ptr sink;
+  explicit json_file(const std::string& name, gidlog::json_sink_options opts = {})
+      : path(gidlog_test::temp_path(name)) {
+    std::filesystem::remove(path);
+    sink = gidlog::json_sink(path, opts);
+    sink->open();
+  }
+  ~json_file() {
+    sink.reset();
+    std::filesystem::remove(path);
+  }
+  std::vector<std::string> lines() {
+    sink->flush();
+    return gidlog_test::read_lines(path);
+  }
+  // Writes one line and parses it back (the file holds only that one).
+  json one(const gidlog::log_line& l) {
+    sink->write(l);
+    auto ls = lines();
+    REQUIRE(ls.size() == 1);
+    return json::parse(ls[0]);
+  }
+};
+
+std::vector<std::string> keys_of(const json& j) {
+  std::vector<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.push_back(it.key());
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("json_sink: the design's example line, keys in order with their types", "[json]") {
+  json_file f("json_example");
+  const gidlog::field fields[] = {{"user", str("alice")}, {"ip", str("10.0.0.1")}, {"ms", dbl(3.2)}};
+  const gidlog::field ctx[] = {{"req", str("r-42")}, {"user_id", i64(7)}};
+  auto l = make_line("login alice from 10.0.0.1 took 3.2 ms", fields, ctx);
+  l.format = "login {user} from {ip} took {ms:.1f} ms";
+  const std::string expected =
+      R"({"ts":"2026-11-30T09:15:02.117503211Z","level":"INFO","gid":4711,"file":"auth.cpp","line":12,)"
+      R"("func":"login","logger":"main","msg":"login alice from 10.0.0.1 took 3.2 ms",)"
+      R"("tmpl":"login {user} from {ip} took {ms:.1f} ms","user":"alice","ip":"10.0.0.1","ms":3.2,)"
+      R"("ctx":{"req":"r-42","user_id":7}})";
+  f.sink->write(l);
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 1);
+  CHECK(ls[0] == expected);
+  const json j = json::parse(ls[0]);
+  CHECK(keys_of(j) == std::vector<std::string>{"ts", "level", "gid", "file", "line", "func", "logger", "msg", "tmpl",
+                                               "user", "ip", "ms", "ctx"});
+  CHECK(j["gid"].is_number_unsigned());
+  CHECK(j["line"].is_number_unsigned());
+  CHECK(j["ms"].is_number_float());
+  CHECK(j["ms"].get<double>() == 3.2);
+  CHECK(j["ctx"]["user_id"].is_number_integer());
+  CHECK_FALSE(f.sink->wants_text());
+}
+
+TEST_CASE("json_sink: no ctx key without context, no argument keys without fields", "[json]") {
+  json_file f("json_bare");
+  const json j = f.one(make_line("plain"));
+  CHECK(keys_of(j) == std::vector<std::string>{"ts", "level", "gid", "file", "line", "func", "logger", "msg", "tmpl"});
+  CHECK(j["msg"] == "plain");
+}
+
+TEST_CASE("json_sink: ts is RFC 3339 UTC with nanoseconds, right across seconds and before 1970", "[json]") {
+  json_file f("json_ts");
+  auto l = make_line();
+  const std::int64_t times[] = {design_ts, design_ts + 1, design_ts + 882'496'788,  // same second
+                                design_ts + 882'496'789,                            // next second
+                                0, 999'999'999, -1, 951'782'400LL * 1'000'000'000};  // 2000-02-29
+  for (std::int64_t t : times) {
+    l.time_ns = t;
+    f.sink->write(l);
+  }
+  auto ls = f.lines();
+  REQUIRE(ls.size() == std::size(times));
+  const char* expected[] = {"2026-11-30T09:15:02.117503211Z", "2026-11-30T09:15:02.117503212Z",
+                            "2026-11-30T09:15:02.999999999Z", "2026-11-30T09:15:03.000000000Z",
+                            "1970-01-01T00:00:00.000000000Z", "1970-01-01T00:00:00.999999999Z",
+                            "1969-12-31T23:59:59.999999999Z", "2000-02-29T00:00:00.000000000Z"};
+  for (std::size_t i = 0; i < ls.size(); ++i) CHECK(json::parse(ls[i])["ts"] == expected[i]);
+}
+
+TEST_CASE("json_sink: every level's name", "[json]") {
+  json_file f("json_levels");
+  auto l = make_line();
+  for (int i = 0; i <= 5; ++i) {
+    l.level = static_cast<gidlog::level>(i);
+    f.sink->write(l);
+  }
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 6);
+  const char* names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+  for (std::size_t i = 0; i < 6; ++i) CHECK(json::parse(ls[i])["level"] == names[i]);
+}
+
+TEST_CASE("json_sink: field types: integers at their limits, floats round trip, NaN and infinities as strings",
+          "[json]") {
+  json_file f("json_types");
+  const double tiny = std::numeric_limits<double>::denorm_min(), huge = std::numeric_limits<double>::max();
+  const gidlog::field fields[] = {
+      {"imin", i64(std::numeric_limits<std::int64_t>::min())},
+      {"imax", i64(std::numeric_limits<std::int64_t>::max())},
+      {"umax", u64(std::numeric_limits<std::uint64_t>::max())},
+      {"neg", i64(-5)},
+      {"t", boolean(true)},
+      {"f", boolean(false)},
+      {"pi", dbl(3.141592653589793)},
+      {"third", dbl(1.0 / 3)},
+      {"tiny", dbl(tiny)},
+      {"huge", dbl(huge)},
+      {"negzero", dbl(-0.0)},
+      {"whole", dbl(1e21)},
+      {"three", dbl(3.0)},
+      {"nan", dbl(std::nan(""))},
+      {"inf", dbl(std::numeric_limits<double>::infinity())},
+      {"ninf", dbl(-std::numeric_limits<double>::infinity())},
+      {"s", str("text")},
+      {"empty", str("")},
+  };
+  const json j = f.one(make_line("m", fields));
+  CHECK(j["imin"].get<std::int64_t>() == std::numeric_limits<std::int64_t>::min());
+  CHECK(j["imax"].get<std::int64_t>() == std::numeric_limits<std::int64_t>::max());
+  CHECK(j["umax"].is_number_unsigned());
+  CHECK(j["umax"].get<std::uint64_t>() == std::numeric_limits<std::uint64_t>::max());
+  CHECK(j["neg"].get<std::int64_t>() == -5);
+  CHECK(j["t"].is_boolean());
+  CHECK(j["t"].get<bool>());
+  CHECK_FALSE(j["f"].get<bool>());
+  for (const char* k : {"pi", "third", "tiny", "huge", "negzero", "whole", "three"}) {
+    INFO(k);
+    CHECK(j[k].is_number_float());  // a double never reads back as an integer
+  }
+  CHECK(j["three"].get<double>() == 3.0);
+  CHECK(j["pi"].get<double>() == 3.141592653589793);
+  CHECK(j["third"].get<double>() == 1.0 / 3);
+  CHECK(j["tiny"].get<double>() == tiny);
+  CHECK(j["huge"].get<double>() == huge);
+  CHECK(std::signbit(j["negzero"].get<double>()));
+  CHECK(j["whole"].get<double>() == 1e21);
+  CHECK(j["nan"] == "NaN");
+  CHECK(j["inf"] == "Infinity");
+  CHECK(j["ninf"] == "-Infinity");
+  CHECK(j["s"] == "text");
+  CHECK(j["empty"] == "");
+}
+
+TEST_CASE("json_sink: quotes, backslashes and every control character are escaped and read back", "[json]") {
+  json_file f("json_control");
+  std::string all;
+  for (int c = 0; c < 0x20; ++c) all += static_cast<char>(c);
+  all += "\"\\/\x7f end";
+  const gidlog::field fields[] = {{"v", str(all)}};
+  auto l = make_line(all, fields);
+  l.file = "a\"b.cpp";
+  l.function = "f\\n";
+  l.logger = "tab\tlogger";
+  l.format = "{\"x\"}\n";
+  f.sink->write(l);
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 1);  // no raw newline broke the line
+  for (char c : ls[0]) CHECK(static_cast<unsigned char>(c) >= 0x20);
+  CHECK(ls[0].find(R"(\u0000\u0001)") != std::string::npos);
+  CHECK(ls[0].find(R"(\b\t\n\u000b\f\r)") != std::string::npos);
+  const json j = json::parse(ls[0]);
+  CHECK(j["msg"] == all);
+  CHECK(j["v"] == all);
+  CHECK(j["file"] == "a\"b.cpp");
+  CHECK(j["func"] == "f\\n");
+  CHECK(j["logger"] == "tab\tlogger");
+  CHECK(j["tmpl"] == "{\"x\"}\n");
+}
+
+TEST_CASE("json_sink: valid UTF-8 passes through byte for byte", "[json]") {
+  json_file f("json_utf8");
+  // U+0080, U+07FF, U+0800, U+FFFF, U+10000, U+10FFFF, and text in three scripts.
+  const std::string valid = "\xC2\x80 \xDF\xBF \xE0\xA0\x80 \xEF\xBF\xBF \xF0\x90\x80\x80 \xF4\x8F\xBF\xBF "
+                            "gr\xC3\xBC\xC3\x9F \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80";
+  const gidlog::field fields[] = {{"n\xC3\xA4me", str(valid)}};
+  f.sink->write(make_line(valid, fields));
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 1);
+  CHECK(ls[0].find("\"msg\":\"" + valid + "\"") != std::string::npos);
+  const json j = json::parse(ls[0]);
+  CHECK(j["msg"] == valid);
+  CHECK(j["n\xC3\xA4me"] == valid);
+}
+
+TEST_CASE("json_sink: each byte of invalid UTF-8 becomes U+FFFD, the valid text around it stays", "[json]") {
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD as UTF-8, what the parser returns for \ufffd
+  struct example {
+    std::string in, out;
+  };
+  const example cases[] = {
+      {"a\x80" "b", "a" + r + "b"},                           // stray continuation byte
+      {"\xC0\x80", r + r},                                    // overlong NUL
+      {"\xC1\xBF", r + r},                                    // overlong
+      {"\xE0\x80\xAF", r + r + r},                            // overlong 3-byte
+      {"\xED\xA0\x80", r + r + r},                            // surrogate U+D800
+      {"\xF4\x90\x80\x80", r + r + r + r},                    // above U+10FFFF
+      {"\xF5\x80", r + r},                                    // no such lead byte
+      {"\xFF\xFE", r + r},                                    // not UTF-8 at all
+      {"x\xE2\x82", "x" + r + r},                             // truncated at the end
+      {"\xE2\x82" "A\xE2\x82\xAC", r + r + "A\xE2\x82\xAC"},  // truncated, then a valid euro sign
+      {"\xF0\x9F\x98", r + r + r},                            // truncated 4-byte
+      {"ok \xC3\xA4 \xC3", "ok \xC3\xA4 " + r},
+  };
+  json_file f("json_bad_utf8");
+  for (std::size_t i = 0; i < std::size(cases); ++i) {
+    const gidlog::field one[] = {{cases[i].in, str(cases[i].in)}};  // in the key too
+    auto l = make_line(cases[i].in, one);
+    l.format = cases[i].in;
+    l.file = cases[i].in;
+    f.sink->write(l);
+  }
+  auto ls = f.lines();
+  REQUIRE(ls.size() == std::size(cases));
+  for (std::size_t i = 0; i < ls.size(); ++i) {
+    INFO("case " << i << ": " << ls[i]);
+    json j;
+    REQUIRE_NOTHROW(j = json::parse(ls[i]));
+    CHECK(j["msg"] == cases[i].out);
+    CHECK(j["tmpl"] == cases[i].out);
+    CHECK(j["file"] == cases[i].out);
+    CHECK(j.contains(cases[i].out));
+    if (j.contains(cases[i].out)) CHECK(j[cases[i].out] == cases[i].out);
+  }
+}
+
+TEST_CASE("json_sink: 1 MiB string values with quotes and newlines, then small lines again", "[json]") {
+  json_file f("json_big", {.file = {.buffer_bytes = 4096}});
+  std::string big(1 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 997) big[i] = i % 2 ? '"' : '\n';
+  big[12345] = '\x01';
+  const gidlog::field fields[] = {{"big", str(big)}, {"after", i64(1)}};
+  const gidlog::field ctx[] = {{"bigctx", str(big)}};
+  f.sink->write(make_line(big, fields, ctx));
+  f.sink->write(make_line("small"));
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 2);
+  const json j = json::parse(ls[0]);
+  CHECK(j["msg"] == big);
+  CHECK(j["big"] == big);
+  CHECK(j["after"] == 1);
+  CHECK(j["ctx"]["bigctx"] == big);
+  CHECK(json::parse(ls[1])["msg"] == "small");
+}
+
+TEST_CASE("json_sink: an argument named like a fixed key or an earlier argument gets f_ in front", "[json]") {
+  json_file f("json_clash");
+  const gidlog::field fields[] = {{"msg", i64(1)}, {"f_msg", i64(2)}, {"ts", i64(3)},  {"x", i64(4)},
+                                  {"x", i64(5)},   {"f_x", i64(6)},   {"ctx", i64(7)}, {"level", i64(8)},
+                                  {"gid", i64(9)}, {"tmpl", i64(10)}, {"", i64(11)}};
+  const gidlog::field ctx[] = {{"msg", i64(20)}, {"req", i64(21)}, {"req", i64(22)}};
+  const auto l = make_line("the message", fields, ctx);
+  f.sink->write(l);
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 1);
+  const json j = json::parse(ls[0]);
+  // Counting keys catches a duplicate: the parser would keep only one of two equal keys.
+  CHECK(keys_of(j) == std::vector<std::string>{"ts", "level", "gid", "file", "line", "func", "logger", "msg", "tmpl",
+                                               "f_msg", "f_f_msg", "f_ts", "x", "f_x", "f_f_x", "f_ctx", "f_level",
+                                               "f_gid", "f_tmpl", "", "ctx"});
+  CHECK(j["msg"] == "the message");
+  CHECK(j["f_msg"] == 1);
+  CHECK(j["f_f_msg"] == 2);
+  CHECK(j["f_ts"] == 3);
+  CHECK(j["x"] == 4);
+  CHECK(j["f_x"] == 5);
+  CHECK(j["f_f_x"] == 6);
+  CHECK(j["f_ctx"] == 7);
+  CHECK(j[""] == 11);
+  CHECK(keys_of(j["ctx"]) == std::vector<std::string>{"msg", "req", "f_req"});  // fixed keys are top-level only
+  CHECK(j["ctx"]["f_req"] == 22);
+}
+
+TEST_CASE("json_sink: a write error is thrown, and the line is not taken", "[json]") {
+  // /dev/full takes open() and fails every write(2) with ENOSPC.
+  auto sink = gidlog::json_sink("/dev/full", {.file = {.buffer_bytes = 1}});
+  sink->open();
+  sink->write(make_line("first"));                             // buffered: nothing written yet
+  CHECK_THROWS_AS(sink->write(make_line("second")), std::system_error);  // needs room: fails
+  CHECK_THROWS_AS(sink->flush(), std::system_error);
+}
