@@ -135,7 +135,10 @@ void append_context(fmt::memory_buffer& out, const context_node* ctx) {
   if (ctx == nullptr) return;
   for (const field& f : ctx->fields) {
     out.push_back(' ');
-    append(out, f.name);
+    // A key is written as logfmt can read it back: a byte other than a letter, digit, '_', '.'
+    // or '-' becomes '_' (structured sinks get the key as it was given).
+    for (char c : f.name) out.push_back(identifier_char(c) || c == '.' || c == '-' ? c : '_');
+    if (f.name.empty()) out.push_back('_');
     out.push_back('=');
     switch (f.value.type) {
       case field_value::kind::string: append_logfmt_value(out, f.value.s); break;

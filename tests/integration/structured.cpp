@@ -359,3 +359,21 @@ TEST_CASE("the context follows a job across three pool hops and a limiter, hop r
   CHECK(hop_records == 11);
   CHECK(hop_records_with_ctx == hop_records);
 }
+
+TEST_CASE("bad input: odd context keys, a 1 MiB field, invalid UTF-8: written, never lost") {
+  auto sink = start_with("%v%C");
+  const std::string big(1 << 20, 'x');
+  const std::string bad_utf8 = "caf\xc3 \xff end";
+  {
+    gidlog::context_scope s{{"user id", "a"}, {"", "empty key"}, {"k\xff", bad_utf8}};
+    LOG_INFO("big {payload} and {odd}", big, bad_utf8);
+  }
+  gidlog::stop();
+  auto lines = sink->lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].message == "big " + big + " and " + bad_utf8);
+  CHECK(lines[0].fields == fields_t{{"payload", "s:" + big}, {"odd", "s:" + bad_utf8}});
+  // Structured sinks get the keys as given; the text makes them readable by a logfmt parser.
+  CHECK(lines[0].context == fields_t{{"user id", "s:a"}, {"", "s:empty key"}, {"k\xff", "s:" + bad_utf8}});
+  CHECK(lines[0].text == lines[0].message + " user_id=a _=\"empty key\" k_=\"" + bad_utf8 + "\"\n");
+}
