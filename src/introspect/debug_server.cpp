@@ -43,9 +43,10 @@ constexpr int listen_backlog = 256;
 // them. Tasks left at shutdown still run: httplib then closes their connections at once.
 class connection_queue final : public httplib::TaskQueue {
  public:
-  connection_queue(std::size_t threads, const source_location& loc) {
+  // Made by httplib on its listening thread; `creator` is the thread that made the server.
+  connection_queue(std::size_t threads, const source_location& loc, std::uint32_t creator) {
     for (std::size_t i = 0; i < threads; ++i) {
-      workers_.push_back(detail::start_named_thread("gidlog-http", loc, "gidlog::debug_server", [this] { run(); }));
+      workers_.push_back(detail::start_named_thread("gidlog-http", loc, "gidlog::debug_server", [this] { run(); }, creator));
     }
   }
   ~connection_queue() override { shutdown(); }
@@ -264,7 +265,7 @@ debug_server::debug_server(debug_options opt, source_location loc) : impl_(std::
     listening = sock;
   });
   const std::size_t threads = s.opt.threads;
-  s.http.new_task_queue = [threads, loc] { return new connection_queue(threads, loc); };
+  s.http.new_task_queue = [threads, loc, creator = gid()] { return new connection_queue(threads, loc, creator); };
   s.routes();
   errno = 0;
   const int bound = s.opt.port == 0 ? s.http.bind_to_any_port(s.opt.address)

@@ -45,8 +45,10 @@ std::string thread_origin_text(std::uint32_t tid) {
          o.function + " (" + o.what + ")";
 }
 
-std::thread start_named_thread(const char* name, const source_location& loc, std::string what, std::function<void()> body) {
-  origin o{gid(), loc.file_name(), static_cast<std::uint32_t>(loc.line()), loc.function_name(), std::move(what)};
+std::thread start_named_thread(const char* name, const source_location& loc, std::string what, std::function<void()> body,
+                               std::uint32_t creator) {
+  origin o{creator != 0 ? creator : gid(), loc.file_name(), static_cast<std::uint32_t>(loc.line()), loc.function_name(),
+           std::move(what)};
   return std::thread([name, o = std::move(o), body = std::move(body)]() mutable {
     ::pthread_setname_np(::pthread_self(), name);
     const std::uint32_t me = gid();

@@ -15,9 +15,10 @@ namespace detail {
 // "created by gid-N at file:line in function (what)" for the thread `tid`, or "".
 std::string thread_origin_text(std::uint32_t tid);
 
-// Starts a thread named `name` (at most 15 bytes) running `body`, registered as created by the
-// calling thread at `loc` for `what` (e.g. "gidlog::debug_server").
-std::thread start_named_thread(const char* name, const source_location& loc, std::string what, std::function<void()> body);
+// Starts a thread named `name` (at most 15 bytes) running `body`, registered as created by
+// thread `creator` (0: the calling thread) at `loc` for `what` (e.g. "gidlog::debug_server").
+std::thread start_named_thread(const char* name, const source_location& loc, std::string what, std::function<void()> body,
+                               std::uint32_t creator = 0);
 
 }  // namespace detail
 }  // namespace v0
