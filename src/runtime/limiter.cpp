@@ -198,7 +198,7 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
   set_task_executor(c.entry, me);
   set_task_state(c.entry, task_state::running);
   const std::int64_t t0 = now_ticks();
-  GIDLOG_RT_TRACE_("{}: job {} started on gid-{}, submitted by gid-{}, waited {} us", core.owner_, c.id, me,
+  GIDLOG_RT_TRACE_("{owner}: job {job} started on gid-{executor}, submitted by gid-{submitter}, waited {wait_us} us", core.owner_, c.id, me,
                    c.submitter, ticks_to_ns(t0 - c.admitted_ticks) / 1000);
   bool ok = true;
   const limiter_core* outer = current_limiter;
@@ -215,7 +215,7 @@ void run_go(go_context& c, std::uint64_t thread_key) noexcept {
     c.fn.reset();  // what the job captured is released before wait() can return
   } catch (...) {
   }
-  GIDLOG_RT_TRACE_("{}: job {} finished on gid-{} in {} us ({}), submitted by gid-{}", core.owner_, c.id, me,
+  GIDLOG_RT_TRACE_("{owner}: job {job} finished on gid-{executor} in {run_us} us ({outcome}), submitted by gid-{submitter}", core.owner_, c.id, me,
                    ticks_to_ns(now_ticks() - t0) / 1000, ok ? "ok" : "threw", c.submitter);
   unregister_task(c.entry);
   c.entry = nullptr;

@@ -275,7 +275,7 @@ void pool_core::run_job(worker_slot& w, job* j) {
   w.busy.store(true, std::memory_order_relaxed);
   bump(w.started);
   store_max(w.max_wait_ticks, waited);
-  GIDLOG_RT_TRACE_("{}: job {} started on gid-{}, submitted by gid-{}, queue wait {} us", owner_, j->id_, me,
+  GIDLOG_RT_TRACE_("{owner}: job {job} started on gid-{executor}, submitted by gid-{submitter}, queue wait {wait_us} us", owner_, j->id_, me,
                    j->submitter_gid_, ticks_to_ns(waited) / 1000);
   bool ok;
   if (j->stop_.stop_possible()) {
@@ -288,7 +288,7 @@ void pool_core::run_job(worker_slot& w, job* j) {
   bump(w.run_ticks, ran);
   bump(ok ? w.succeeded : w.failed);
   w.busy.store(false, std::memory_order_relaxed);
-  GIDLOG_RT_TRACE_("{}: job {} finished on gid-{} in {} us ({}), submitted by gid-{}", owner_, j->id_, me,
+  GIDLOG_RT_TRACE_("{owner}: job {job} finished on gid-{executor} in {run_us} us ({outcome}), submitted by gid-{submitter}", owner_, j->id_, me,
                    ticks_to_ns(ran) / 1000, ok ? "ok" : "threw", j->submitter_gid_);
   if (opt_.slow_job_warn.count() > 0 && ticks_to_ns(ran) > opt_.slow_job_warn.count()) {
     GIDLOG_RT_WARN_("{}: slow job {} ran {} ms on gid-{} (slow_job_warn {} ms), submitted at {}:{}", owner_, j->id_,
@@ -452,7 +452,7 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
     } else {
       set_task_state(j->entry_, task_state::queued);
     }
-    GIDLOG_RT_TRACE_("{}: job {} submitted by gid-{} at {}:{}", p.owner_, j->id_, j->submitter_gid_,
+    GIDLOG_RT_TRACE_("{owner}: job {job} submitted by gid-{submitter} at {file}:{line}", p.owner_, j->id_, j->submitter_gid_,
                      loc.file_name(), loc.line());
     p.push(j);
     p.end_submit();
@@ -520,7 +520,7 @@ bool pool_enqueue(pool_core& p, job* j, const source_location& loc, bool try_onl
   } else {
     set_task_state(j->entry_, task_state::queued);
   }
-  GIDLOG_RT_TRACE_("{}: job {} submitted by gid-{} at {}:{}", p.owner_, j->id_, j->submitter_gid_, loc.file_name(),
+  GIDLOG_RT_TRACE_("{owner}: job {job} submitted by gid-{submitter} at {file}:{line}", p.owner_, j->id_, j->submitter_gid_, loc.file_name(),
                    loc.line());
   p.push(j);
   return true;
