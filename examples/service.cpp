@@ -3,8 +3,10 @@
 // example's goroutine leak (three jobs race to send into an unbuffered channel, one is received,
 // two block forever), found by the leak check and shown with the task profile.
 //
-// Follow one request from the gid that submitted it to the gid that ran it in the TRACE records
-// of the "gidlog.runtime" logger. Run: ./dev.sh demo
+// Follow one request from the gid that submitted it to the gid that ran it: each request runs in
+// a context_scope with its id (req=r-N), which the pool carries to the worker, so the console
+// (pattern flag %C) and the JSON-lines copy in $TMPDIR/gidlog-service.jsonl show it on both gids, and on the
+// pool's TRACE hop records of the "gidlog.runtime" logger. Run: ./dev.sh demo
 //
 // It also starts the debug server (gidlog::debug_server) on a free loopback port. With
 // `service --serve [PORT]` it stays up while the leak is there, until Ctrl-C or SIGTERM, so the
@@ -16,6 +18,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstdint>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -105,11 +108,14 @@ int main(int argc, char** argv) {
   if (serve) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   gidlog::options opt;
-  opt.sinks = {gidlog::console_sink()};
+  const std::string json_path = (std::filesystem::temp_directory_path() / "gidlog-service.jsonl").string();
+  opt.sinks = {gidlog::console_sink(), gidlog::json_sink(json_path, {.file = {.truncate = true}})};
+  opt.pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C";  // the default, plus the context
   opt.dump_on_sigquit = true;
   gidlog::start(opt);
   LOG_INFO("GameRoom Startup->");
   LOG_INFO("Start for HTTP server...");
+  LOG_INFO("a JSON-lines copy of this log: {path}", json_path);
   // PUT /debug/gidlog/level needs this token (from the environment here; empty: read-only).
   const char* token = std::getenv("GIDLOG_DEBUG_TOKEN");
   gidlog::debug_server debug({.address = "127.0.0.1", .port = port, .token = token != nullptr ? token : ""});
@@ -122,8 +128,10 @@ int main(int argc, char** argv) {
   gidlog::set_runtime_log_level(gidlog::level::trace);
   std::vector<gidlog::task<std::string>> replies;
   for (int r = 1; r <= 4; ++r) {
+    gidlog::context_scope request{{"req", "r-" + std::to_string(r)}};
+    LOG_INFO("accepted request {request}", r);
     replies.push_back(requests.submit([&backend, r] {
-      LOG_INFO("handling request {}", r);
+      LOG_INFO("handling request {request}", r);  // on a worker's gid, still req=r-N
       return query_backend(backend, r);
     }));
   }
