@@ -279,7 +279,8 @@ bool limiter_go(const std::shared_ptr<limiter_core>& core, std::unique_ptr<limit
         { std::lock_guard wait_for_registration(c.start_mu_); }
         const std::string tname = ctx.core->name_.substr(0, 10) + "-go";
         ::pthread_setname_np(::pthread_self(), tname.c_str());
-        GIDLOG_RT_DEBUG_("{}: job {} thread gid-{} started", ctx.core->owner_, ctx.id, gid());
+        const context_scope job_context{ctx.context};
+        GIDLOG_RT_DEBUG_("{owner}: job {job} thread gid-{executor} started", ctx.core->owner_, ctx.id, gid());
         run_go(ctx, key);
       });
       c.add_thread(key, std::move(t));
