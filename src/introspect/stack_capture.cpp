@@ -228,11 +228,31 @@ std::vector<captured_stack> capture_stacks(const std::vector<std::uint32_t>& tid
   const std::uint64_t sig_bit = sig > 0 ? std::uint64_t{1} << (sig - 1) : 0;
   std::vector<request> reqs(tids.size());
   std::uint32_t next = 0;
+  // Asks thread i; false when it has the signal blocked or pending.
+  const auto ask = [&](std::size_t i) {
+    captured_stack& c = out[i];
+    signal_masks masks;
+    if (!read_signal_masks(c.tid, masks)) {
+      c.gone = true;
+    } else if ((masks.blocked & sig_bit) != 0) {
+      c.no_stack = "did not answer: it blocks signal " + std::to_string(sig);
+      return false;
+    } else if ((masks.pending & sig_bit) != 0) {
+      c.no_stack = "did not answer: an earlier request is still pending";
+      return false;
+    } else if (!arm_slot(next, gen, reqs[i].index)) {
+      c.no_stack = "too many threads";
+    } else if (!(reqs[i].sent = send_request(c.tid, sig, std::uintptr_t{gen} << index_bits | reqs[i].index, c.no_stack))) {
+      slot_at(reqs[i].index).state.store(word(gen, idle), std::memory_order_relaxed);
+      c.gone = c.no_stack.empty();
+    }
+    return true;
+  };
+  std::vector<std::size_t> blocked;
   const std::uint32_t self = gid();
   for (std::size_t i = 0; i < tids.size(); ++i) {
     captured_stack& c = out[i];
     c.tid = tids[i];
-    signal_masks masks;
     if (c.tid == self) {
       // The calling thread needs no signal (under ThreadSanitizer one to itself would wait for
       // its next interceptor call).
@@ -241,17 +261,17 @@ std::vector<captured_stack> capture_stacks(const std::vector<std::uint32_t>& tid
       for (int f = 0; f < depth; ++f) c.frames.push_back(reinterpret_cast<std::uintptr_t>(frames[f]));
     } else if (sig == 0) {
       c.no_stack = "no free real-time signal to ask with";
-    } else if (!read_signal_masks(c.tid, masks)) {
-      c.gone = true;
-    } else if ((masks.blocked & sig_bit) != 0) {
-      c.no_stack = "did not answer: it blocks signal " + std::to_string(sig);
-    } else if ((masks.pending & sig_bit) != 0) {
-      c.no_stack = "did not answer: an earlier request is still pending";
-    } else if (!arm_slot(next, gen, reqs[i].index)) {
-      c.no_stack = "too many threads";
-    } else if (!(reqs[i].sent = send_request(c.tid, sig, std::uintptr_t{gen} << index_bits | reqs[i].index, c.no_stack))) {
-      slot_at(reqs[i].index).state.store(word(gen, idle), std::memory_order_relaxed);
-      c.gone = c.no_stack.empty();
+    } else if (!ask(i)) {
+      blocked.push_back(i);
+    }
+  }
+  // The kernel blocks the signal while its handler runs, until the handler has returned: a thread
+  // still finishing the answer to the previous capture looks like one that blocks it. Look again.
+  if (!blocked.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (std::size_t i : blocked) {
+      out[i].no_stack.clear();
+      ask(i);
     }
   }
   wait_for_answers(reqs, tids, gen, std::chrono::steady_clock::now() + wait);

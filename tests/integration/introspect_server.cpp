@@ -23,6 +23,7 @@
 
 #include <gidlog/gidlog.h>
 
+#include "introspect_util.h"
 #include "test_sink.h"
 
 using namespace std::chrono_literals;
@@ -42,6 +43,15 @@ struct logger_fixture {
   }
   ~logger_fixture() { gidlog::stop(); }
 };
+
+// GET `path`, which must answer 200: its body.
+std::string get_ok(httplib::Client& cli, const std::string& path) {
+  auto r = cli.Get(path);
+  INFO("GET " << path);
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return r->body;
+}
 
 std::unique_ptr<httplib::Client> client(const gidlog::debug_server& srv) {
   auto c = std::make_unique<httplib::Client>("127.0.0.1", srv.port());
@@ -117,46 +127,27 @@ TEST_CASE("every endpoint answers", "[debug_server]") {
     CHECK(index->body.find(std::string("href=\"") + link + "\"") != std::string::npos);
   }
 
-  auto t1 = cli->Get("/debug/gidlog/threads?debug=1");
-  REQUIRE(t1);
-  CHECK(t1->status == 200);
-  CHECK(t1->body.rfind("thread profile: total ", 0) == 0);
-  CHECK(t1->body.find("\"gidlog-http\"") != std::string::npos);
-  auto t0 = cli->Get("/debug/gidlog/threads");
-  REQUIRE(t0);
-  CHECK(t0->body.rfind("thread profile: total ", 0) == 0);
+  const std::string t1 = get_ok(*cli, "/debug/gidlog/threads?debug=1");
+  CHECK(t1.rfind("thread profile: total ", 0) == 0);
+  CHECK(t1.find("\"gidlog-http\"") != std::string::npos);
+  CHECK(get_ok(*cli, "/debug/gidlog/threads").rfind("thread profile: total ", 0) == 0);
 
-  auto t2 = cli->Get("/debug/gidlog/threads?debug=2");
-  REQUIRE(t2);
-  CHECK(t2->status == 200);
-  INFO(t2->body);
+  const std::string t2 = get_ok(*cli, "/debug/gidlog/threads?debug=2");
+  INFO(t2);
   // The server's threads were created by this thread, here.
-  CHECK(t2->body.find("created by gid-" + std::to_string(gidlog::gid()) + " at " + __FILE__ + ":" + std::to_string(line)) !=
+  CHECK(t2.find("created by gid-" + std::to_string(gidlog::gid()) + " at " + __FILE__ + ":" + std::to_string(line)) !=
         std::string::npos);
-  CHECK(t2->body.find("(gidlog::debug_server)") != std::string::npos);
+  CHECK(t2.find("(gidlog::debug_server)") != std::string::npos);
 
   // A task in a pool, blocked until released, shows in the task profiles.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool go = false;
+  gidlog_test::gate g;
   gidlog::worker_pool pool({.name = "http-test", .threads = 1});
-  auto job = pool.submit([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return go; });
-  });
-  auto k1 = cli->Get("/debug/gidlog/tasks?debug=1");
-  REQUIRE(k1);
-  CHECK(k1->status == 200);
-  CHECK(k1->body.rfind("task profile: total 1\n", 0) == 0);
-  CHECK(k1->body.find("pool \"http-test\"") != std::string::npos);
-  auto k2 = cli->Get("/debug/gidlog/tasks?debug=2");
-  REQUIRE(k2);
-  CHECK(std::regex_search(k2->body, std::regex("^task [0-9]+ \\[(queued|running), ")));
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    go = true;
-  }
-  cv.notify_all();
+  auto job = pool.submit([&g] { g.wait(); });
+  const std::string k1 = get_ok(*cli, "/debug/gidlog/tasks?debug=1");
+  CHECK(k1.rfind("task profile: total 1\n", 0) == 0);
+  CHECK(k1.find("pool \"http-test\"") != std::string::npos);
+  CHECK(std::regex_search(get_ok(*cli, "/debug/gidlog/tasks?debug=2"), std::regex("^task [0-9]+ \\[(queued|running), ")));
+  g.release();
   job.get();
 
   for (int i = 0; i < 100; ++i) LOG_INFO("record {}", i);

@@ -19,28 +19,15 @@
 #include <gidlog/gidlog.h>
 
 #include "catch_child.h"
+#include "introspect_util.h"
 #include "log_capture.h"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct gate {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool open = false;
-  void wait() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [this] { return open; });
-  }
-  void release() {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      open = true;
-    }
-    cv.notify_all();
-  }
-};
+using gidlog_test::gate;
+
 
 std::atomic<int> g_after{0};
 

@@ -31,6 +31,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using gidlog_test::gate;
+
 #if defined(__SANITIZE_THREAD__)
 constexpr bool under_tsan = true;
 #elif defined(__has_feature)
@@ -43,24 +45,6 @@ constexpr bool under_tsan = false;
 constexpr bool under_tsan = false;
 #endif
 
-// What the blocked threads wait for; released at the end of each test.
-struct gate {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool open = false;
-
-  void wait() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [this] { return open; });
-  }
-  void release() {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      open = true;
-    }
-    cv.notify_all();
-  }
-};
 
 std::atomic<long> g_sink{0};  // results the compiler must keep, so no blocking call is a tail call
 
@@ -265,7 +249,7 @@ TEST_CASE("profile(1) groups identical stacks under a total, profile(2) lists ev
   }
   // Inlined frames (gate::wait, condition_variable::wait) come first, each at its own line; the
   // function they are inlined in is at the line that calls them.
-  CHECK(std::regex_search(p2, std::regex("gate::wait(\\(\\))?\n\t[^\n]*introspect_threads\\.cpp:[0-9]+ \\+0x[0-9a-f]+\n"
+  CHECK(std::regex_search(p2, std::regex("gate::wait(\\(\\))?\n\t[^\n]*introspect_util\\.h:[0-9]+ \\+0x[0-9a-f]+\n"
                                          "\\(anonymous namespace\\)::block_in_cond_wait\\([^\n]*\n\t[^\n]*"
                                          "introspect_threads\\.cpp:[0-9]+ \\+0x")));
   g.release();

@@ -1,10 +1,12 @@
 #pragma once
-// Helpers for tests/integration/introspect_*.cpp: wait (bounded) until /proc shows a thread in a
-// state, and look a thread up in a threads::list().
+// Helpers for tests/integration/introspect_*.cpp: a gate threads block on, wait (bounded) until
+// /proc shows a thread in a state, and look a thread up in a threads::list().
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +14,25 @@
 #include <gidlog/introspect/threads.h>
 
 namespace gidlog_test {
+
+// What a test's threads block on (a condition variable wait) until the test releases them.
+struct gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+
+  void wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [this] { return open; });
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+};
 
 inline std::string proc_task_file(std::uint32_t tid, const char* file) {
   std::FILE* f = std::fopen(("/proc/self/task/" + std::to_string(tid) + "/" + file).c_str(), "r");

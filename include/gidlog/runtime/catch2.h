@@ -13,19 +13,16 @@
 #include <catch2/catch.hpp>
 #include <gidlog/runtime/leak_check.h>
 
-#define GIDLOG_CHECK_NO_LEAKS(...)                                                \
-  do {                                                                            \
-    const std::string gidlog_leak_report_ = ::gidlog::find_leaks(__VA_ARGS__);   \
-    INFO(gidlog_leak_report_);                                                    \
-    CHECK(gidlog_leak_report_.empty());                                           \
+// Asserts (CHECK or REQUIRE) that the report `expr` is empty, printing it when it is not.
+#define GIDLOG_DETAIL_EXPECT_NO_REPORT_(assertion, expr) \
+  do {                                                   \
+    const std::string gidlog_report_ = (expr);           \
+    INFO(gidlog_report_);                                \
+    assertion(gidlog_report_.empty());                   \
   } while (false)
 
-#define GIDLOG_REQUIRE_NO_LEAKS(...)                                              \
-  do {                                                                            \
-    const std::string gidlog_leak_report_ = ::gidlog::find_leaks(__VA_ARGS__);   \
-    INFO(gidlog_leak_report_);                                                    \
-    REQUIRE(gidlog_leak_report_.empty());                                         \
-  } while (false)
+#define GIDLOG_CHECK_NO_LEAKS(...) GIDLOG_DETAIL_EXPECT_NO_REPORT_(CHECK, ::gidlog::find_leaks(__VA_ARGS__))
+#define GIDLOG_REQUIRE_NO_LEAKS(...) GIDLOG_DETAIL_EXPECT_NO_REPORT_(REQUIRE, ::gidlog::find_leaks(__VA_ARGS__))
 
 // The same over gidlog::find_thread_leaks: every thread started after the snapshot must have
 // exited. Arguments after the snapshot: timeout (default 5 s), then thread-name prefixes to ignore.
@@ -35,16 +32,5 @@
 //   GIDLOG_CHECK_NO_THREAD_LEAKS(snap);        // or (snap, 1s, ignored_name_prefixes)
 #include <gidlog/introspect/threads.h>
 
-#define GIDLOG_CHECK_NO_THREAD_LEAKS(...)                                                  \
-  do {                                                                                     \
-    const std::string gidlog_thread_report_ = ::gidlog::find_thread_leaks(__VA_ARGS__);   \
-    INFO(gidlog_thread_report_);                                                           \
-    CHECK(gidlog_thread_report_.empty());                                                  \
-  } while (false)
-
-#define GIDLOG_REQUIRE_NO_THREAD_LEAKS(...)                                                \
-  do {                                                                                     \
-    const std::string gidlog_thread_report_ = ::gidlog::find_thread_leaks(__VA_ARGS__);   \
-    INFO(gidlog_thread_report_);                                                           \
-    REQUIRE(gidlog_thread_report_.empty());                                                \
-  } while (false)
+#define GIDLOG_CHECK_NO_THREAD_LEAKS(...) GIDLOG_DETAIL_EXPECT_NO_REPORT_(CHECK, ::gidlog::find_thread_leaks(__VA_ARGS__))
+#define GIDLOG_REQUIRE_NO_THREAD_LEAKS(...) GIDLOG_DETAIL_EXPECT_NO_REPORT_(REQUIRE, ::gidlog::find_thread_leaks(__VA_ARGS__))
