@@ -154,7 +154,7 @@ struct blocked_threads {
 }  // namespace
 
 TEST_CASE("count() is the number of threads in /proc/self/task", "[threads]") {
-  std::thread([] {}).join();  // helper threads a runtime starts with the first thread (TSan's) start now
+  gidlog_test::start_runtime_helpers();
   std::size_t before = gidlog::threads::count();
   for (int i = 0; i < 5000 && before != gidlog::threads::count(); ++i) {
     std::this_thread::sleep_for(1ms);  // the joined thread leaves /proc a moment after join()
@@ -305,6 +305,7 @@ namespace {
 }  // namespace
 
 TEST_CASE("find_thread_leaks reports a leaked std::thread with its stack, then passes once it exits", "[threads]") {
+  gidlog_test::start_runtime_helpers();
   const auto snap = gidlog::thread_snapshot::take();
   CHECK(gidlog::find_thread_leaks(snap, 0ms).empty());
   gate g;
@@ -333,6 +334,7 @@ TEST_CASE("find_thread_leaks reports a leaked std::thread with its stack, then p
 }
 
 TEST_CASE("find_thread_leaks waits for a thread that is about to exit", "[threads]") {
+  gidlog_test::start_runtime_helpers();
   const auto snap = gidlog::thread_snapshot::take();
   static gate g;  // outlives the detached thread even when the check fails
   std::thread t([] { g.wait(); });

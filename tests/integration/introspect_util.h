@@ -59,6 +59,10 @@ inline bool wait_until_blocked(std::uint32_t tid, const std::string& wait_channe
   }
 }
 
+// Starts and joins one thread, so that helper threads a runtime starts with the process's first
+// pthread_create (ThreadSanitizer's) exist before a thread snapshot and are not counted as leaks.
+inline void start_runtime_helpers() { std::thread([] {}).join(); }
+
 inline const gidlog::threads::thread_info* find_thread(const std::vector<gidlog::threads::thread_info>& all,
                                                        std::uint32_t gid) {
   for (const auto& t : all) {

@@ -24,6 +24,10 @@
 // behind hundreds of idle ones. The HTTP library is cpp-httplib (Debian libcpp-httplib-dev 0.11):
 // it waits with select(), so a connection whose descriptor is 1024 or more is answered 500.
 //
+// Under ThreadSanitizer: Debian's cpp-httplib is a compiled library, not instrumented, and TSan
+// reports its function-local statics as races between connection threads; suppress them with
+// "called_from_lib:libcpp-httplib.so" (tests/integration/introspect_server.cpp does).
+//
 // The threads it starts are named "gidlog-http" and show up in threads::profile(2) as created by
 // the thread that constructed the server, at the construction site.
 //
