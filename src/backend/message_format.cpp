@@ -358,8 +358,11 @@ const parsed_format& parsed_of(const site_info& site, unsigned nargs) {
   std::vector<std::string_view> names(nargs);
   const format_scan r = scan_format(site.format, text.data(), names.data(), names.size());
   text.resize(r.size);
-  pf = r.problem == format_problem::none ? parse(text, nargs) : new parsed_format{true, {}, {}, {}};
-  pf->text = r.problem == format_problem::none ? std::move(text) : std::string(site.format);
+  // A bad name leaves the rest of the text usable (fmt reports the bad field); a repeated name or
+  // names beside indices do not: fmt gets the string as written, and reports it.
+  const bool usable = r.problem == format_problem::none || r.problem == format_problem::bad_name;
+  pf = usable ? parse(text, nargs) : new parsed_format{true, {}, {}, {}};
+  pf->text = usable ? std::move(text) : std::string(site.format);
   pf->names.reserve(nargs);
   for (unsigned i = 0; i < nargs; ++i)
     pf->names.push_back(names[i].empty() ? fmt::format("arg{}", i) : std::string(names[i]));

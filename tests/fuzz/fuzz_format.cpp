@@ -64,6 +64,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool ok = false;
   std::string got = format_once(er, ok);
   expectation want = expect(format, values);
+  // A malformed string with names in it: gidlog and the oracle may stop at different faults, so
+  // only "both report a format error for this string" is required of it, not the same words.
+  const auto format_error = [&](const std::string& text) {
+    return text.rfind("[gidlog: format error: ", 0) == 0 && text.find(std::string(format)) != std::string::npos;
+  };
+  bool named = false;
+  (void)without_names(format, &named);
+  if (named && !ok && !want.ok && format_error(got) && format_error(want.text)) want.text = got;
   if (ok != want.ok || got != want.text) {
     fail(fmt::format("format \"{}\" with {} argument(s):\n  fmt:    {} \"{}\"\n  gidlog: {} \"{}\"", show(format),
                      values.size(), want.ok ? "ok" : "error", show(want.text), ok ? "ok" : "error", show(got)));

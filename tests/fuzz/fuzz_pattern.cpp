@@ -27,7 +27,7 @@ using gidlog::detail::site_info;
 
 namespace {
 
-constexpr std::string_view known_flags = "YmdHMSefFzlLtPnsg#!v";
+constexpr std::string_view known_flags = "YmdHMSefFzlLtPnsg#!vC";
 
 bool pattern_is_valid(std::string_view p) {
   for (std::size_t i = 0; i < p.size(); ++i) {
@@ -84,6 +84,7 @@ std::string reference_line(std::string_view pattern, const gidlog::options& opt,
       case 'g': out += r.path; break;
       case '#': out += std::to_string(r.line); break;
       case '!': out += r.function; break;
+      case 'C': break;  // the record has no context: nothing
       case 'v':
         for (char c : r.message) {
           if (opt.escape_newlines && c == '\n') out += "\\n";

@@ -9,6 +9,7 @@
 // string is a 2-byte length (its low 12 bits) then its bytes (when the input has fewer, they
 // repeat, so a short input can make a long string); a custom value is a type byte (0 point,
 // 1 label, 2 thrower) then the type's bytes. Missing bytes read as zero.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -334,7 +335,41 @@ struct expectation {
   std::string text;
 };
 
+// What fmt is given for a format string with named placeholders ("{user:>8}"): the names taken
+// out ("{:>8}"), written here independently of gidlog's scanner. When the names are not usable
+// (the same name twice, or names beside "{0}" indices) the string is left as it is, and fmt's
+// error on it is the expectation.
+inline std::string without_names(std::string_view f, bool* has_names = nullptr) {
+  std::string out;
+  std::vector<std::string_view> names;
+  bool indices = false;
+  if (has_names != nullptr) *has_names = false;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    out += f[i];
+    if (f[i] != '{') continue;
+    if (i + 1 < f.size() && f[i + 1] == '{') {
+      out += f[++i];
+      continue;
+    }
+    std::size_t j = i + 1;
+    while (j < f.size() && (std::isalnum(static_cast<unsigned char>(f[j])) || f[j] == '_')) ++j;
+    const std::string_view id = f.substr(i + 1, j - i - 1);
+    const bool ends = j < f.size() && (f[j] == ':' || f[j] == '}');
+    if (!id.empty() && ends && !std::isdigit(static_cast<unsigned char>(id[0]))) {
+      if (has_names != nullptr) *has_names = true;
+      for (std::string_view n : names)
+        if (n == id) return std::string(f);
+      names.push_back(id);
+      i = j - 1;  // drop the name
+    } else if (!id.empty() && ends && id.find_first_not_of("0123456789") == std::string_view::npos) {
+      indices = true;
+    }
+  }
+  return !names.empty() && indices ? std::string(f) : out;
+}
+
 inline expectation expect(std::string_view format, const std::vector<value>& values) {
+  const std::string stripped = without_names(format);
   fmt::dynamic_format_arg_store<fmt::format_context> store;
   for (const value& v : values) push_reference(store, v);
   expectation e;
@@ -342,7 +377,7 @@ inline expectation expect(std::string_view format, const std::vector<value>& val
     return fmt::format("[gidlog: {}: {}; format \"{}\"]", why, what, format);
   };
   try {
-    e.text = fmt::vformat(fmt::string_view(format.data(), format.size()), store);
+    e.text = fmt::vformat(fmt::string_view(stripped.data(), stripped.size()), store);
     e.ok = true;
   } catch (const fmt::format_error& ex) {
     e.text = note("format error", ex.what());

@@ -14,6 +14,7 @@ namespace detail {
 enum class format_problem : std::uint8_t {
   none,
   bad_name,           // "{user-id}": a placeholder that is neither empty, an index nor an identifier
+                      // (copied as it is: the text is still complete, for fmt to report)
   duplicate_name,     // "{user} and {user}"
   names_and_indices,  // "{0} {user}": fmt cannot mix manual indices with automatic ones
 };
@@ -42,7 +43,7 @@ constexpr format_scan scan_format(std::string_view f, char* out, std::string_vie
     ++o;
   };
   unsigned next_auto = 0, max_manual = 0;
-  bool manual = false;
+  bool manual = false, bad = false;
   // Reads one placeholder's id at f[i] (up to ':' or '}'), writes what fmt needs of it, and
   // returns the index after it; sets r.problem on a bad one.
   auto field_id = [&](std::size_t i) -> std::size_t {
@@ -50,34 +51,25 @@ constexpr format_scan scan_format(std::string_view f, char* out, std::string_vie
     while (j < f.size() && f[j] != ':' && f[j] != '}' && f[j] != '{') ++j;
     const std::string_view id = f.substr(i, j - i);
     unsigned index = 0;
+    bool digits = !id.empty(), name = !id.empty() && identifier_start(id[0]);
+    for (char c : id) {
+      digits = digits && c >= '0' && c <= '9';
+      name = name && identifier_char(c);
+    }
+    const bool terminated = j < f.size() && f[j] != '{';  // by ':' or '}'
     if (id.empty()) {
       index = next_auto++;
-    } else if (id[0] >= '0' && id[0] <= '9') {
-      for (char c : id) {
-        if (c < '0' || c > '9') {
-          r.problem = format_problem::bad_name;
-          return j;
-        }
-        index = index * 10 + static_cast<unsigned>(c - '0');
-        if (index > 255) {
-          r.problem = format_problem::bad_name;
-          return j;
-        }
-      }
+    } else if (digits && terminated) {
+      for (char c : id) index = index > 9999 ? index : index * 10 + static_cast<unsigned>(c - '0');
       manual = true;
       if (index + 1 > max_manual) max_manual = index + 1;
       for (char c : id) put(c);
+    } else if (!name || !terminated) {
+      // Not a name or an index, or a field that never ends: copied for fmt to report.
+      bad = bad || (!name && !digits);
+      for (char c : id) put(c);
+      return j;
     } else {
-      if (!identifier_start(id[0])) {
-        r.problem = format_problem::bad_name;
-        return j;
-      }
-      for (char c : id) {
-        if (!identifier_char(c)) {
-          r.problem = format_problem::bad_name;
-          return j;
-        }
-      }
       if (names != nullptr) {
         for (std::size_t k = 0; k < next_auto && k < max_names; ++k) {
           if (names[k] == id) {
@@ -130,6 +122,7 @@ constexpr format_scan scan_format(std::string_view f, char* out, std::string_vie
       ++i;
     }
   }
+  if (bad && r.problem == format_problem::none) r.problem = format_problem::bad_name;
   r.size = o;
   r.arguments = manual ? max_manual : next_auto;
   return r;
