@@ -57,10 +57,20 @@ mount -t sysfs sysfs "$root/sys"
 mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 
-# The working tree as it is (tracked files and new files not ignored), without build outputs.
+# Services that a package install would start (rsyslog, say) stay down in the chroot, as in a
+# container: invoke-rc.d asks policy-rc.d, and 101 means "not allowed".
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+
+# What CI builds: the committed tree (HEAD), not edits in progress; GIDLOG_FRESH_TREE=worktree
+# takes the working tree as it is instead (tracked files and new files not ignored).
 mkdir -p "$root/root/gidlog"
-git -C "$src" ls-files -z --cached --others --exclude-standard |
-  tar -C "$src" --null --no-recursion --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$root/root/gidlog"
+if [ "${GIDLOG_FRESH_TREE:-head}" = worktree ]; then
+  git -C "$src" ls-files -z --cached --others --exclude-standard |
+    tar -C "$src" --null --no-recursion --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$root/root/gidlog"
+else
+  git -C "$src" archive HEAD | tar -xf - -C "$root/root/gidlog"
+fi
 
 echo "run_fresh.sh: running '$run_cmd' in $root (log: $dir/run.log)"
 start=$(date +%s)
