@@ -2,11 +2,12 @@
 #include <gidlog/introspect/threads.h>
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
+#include <iterator>
 #include <map>
 #include <thread>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include <gidlog/runtime/tasks.h>
 
@@ -20,11 +21,7 @@ inline namespace v0 {
 
 namespace {
 
-std::string hex(std::uintptr_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIxPTR, v);
-  return buf;
-}
+std::string hex(std::uintptr_t v) { return fmt::format("{:#x}", v); }
 
 // What gidlog knows about each thread that runs one of its tasks (a limiter's job thread, a
 // pool worker in a job): the task and who created it where.
@@ -78,23 +75,22 @@ std::vector<threads::thread_info> inspect(const std::vector<std::uint32_t>& tids
 
 // "file:line" when known, else "module +0xoffset".
 std::string where(const threads::frame& f) {
-  if (!f.file.empty()) return f.file + ":" + std::to_string(f.line);
-  return (f.module.empty() ? "?" : f.module) + " +" + hex(f.offset);
+  if (!f.file.empty()) return fmt::format("{}:{}", f.file, f.line);
+  return fmt::format("{} +{:#x}", f.module.empty() ? "?" : f.module, f.offset);
 }
 
 std::string describe_one(const threads::thread_info& t) {
-  std::string s = "thread " + std::to_string(t.gid) + " \"" + t.name + "\" [" + t.state + ", " +
-                  detail::format_duration(t.age) + ", cpu " + detail::format_duration(t.cpu_time);
-  if (!t.wait_channel.empty() && t.state != "running") s += ", in " + t.wait_channel;
+  std::string s = fmt::format("thread {} \"{}\" [{}, {}, cpu {}", t.gid, t.name, t.state, detail::format_duration(t.age),
+                              detail::format_duration(t.cpu_time));
+  if (!t.wait_channel.empty() && t.state != "running") fmt::format_to(std::back_inserter(s), ", in {}", t.wait_channel);
   s += "]:\n";
-  if (!t.no_stack.empty()) s += "\t(no stack: " + t.no_stack + ")\n";
+  if (!t.no_stack.empty()) fmt::format_to(std::back_inserter(s), "\t(no stack: {})\n", t.no_stack);
   for (const threads::frame& f : t.stack) {
-    s += f.function.empty() ? hex(f.address) : f.function;
-    s += "\n\t" + where(f);
-    if (!f.file.empty() && !f.function.empty()) s += " +" + hex(f.offset);
-    s += "\n";
+    fmt::format_to(std::back_inserter(s), "{}\n\t{}", f.function.empty() ? hex(f.address) : f.function, where(f));
+    if (!f.file.empty() && !f.function.empty()) fmt::format_to(std::back_inserter(s), " +{:#x}", f.offset);
+    s += '\n';
   }
-  if (!t.origin.empty()) s += t.origin + "\n";
+  if (!t.origin.empty()) fmt::format_to(std::back_inserter(s), "{}\n", t.origin);
   s.pop_back();
   return s;
 }
@@ -121,24 +117,28 @@ std::string profile_groups(const std::vector<threads::thread_info>& all) {
   std::stable_sort(sorted.begin(), sorted.end(), [](const group* a, const group* b) {
     return a->members.size() != b->members.size() ? a->members.size() > b->members.size() : a->first->gid < b->first->gid;
   });
-  std::string out = "thread profile: total " + std::to_string(all.size()) + "\n";
+  std::string out = fmt::format("thread profile: total {}\n", all.size());
+  auto to = std::back_inserter(out);
   for (const group* g : sorted) {
     const threads::thread_info& t = *g->first;
-    out += std::to_string(g->members.size()) + " @";
+    fmt::format_to(to, "{} @", g->members.size());
     for (const threads::frame& f : t.stack) {
-      if (!f.inlined) out += " " + hex(f.address);
+      if (!f.inlined) fmt::format_to(to, " {:#x}", f.address);
     }
-    out += "\n#\t[" + t.state + "]";
+    fmt::format_to(to, "\n#\t[{}]", t.state);
     for (std::size_t i = 0; i < g->members.size(); ++i) {
-      out += (i == 0 ? " " : ", ") + std::string("gid-") + std::to_string(g->members[i]->gid) + " \"" + g->members[i]->name + "\"";
+      fmt::format_to(to, "{}gid-{} \"{}\"", i == 0 ? " " : ", ", g->members[i]->gid, g->members[i]->name);
     }
-    out += "\n";
-    if (!t.no_stack.empty()) out += "#\t(no stack: " + t.no_stack + ")\n";
+    out += '\n';
+    if (!t.no_stack.empty()) fmt::format_to(to, "#\t(no stack: {})\n", t.no_stack);
     for (const threads::frame& f : t.stack) {
-      out += "#\t" + hex(f.address) + "\t" + (f.function.empty() ? "?" : f.function + "+" + hex(f.offset)) + "\t" +
-             (f.file.empty() ? (f.module.empty() ? "?" : f.module) : f.file + ":" + std::to_string(f.line)) + "\n";
+      fmt::format_to(to, "#\t{:#x}\t", f.address);
+      if (f.function.empty()) out += '?';
+      else fmt::format_to(to, "{}+{:#x}", f.function, f.offset);
+      if (f.file.empty()) fmt::format_to(to, "\t{}\n", f.module.empty() ? "?" : f.module);
+      else fmt::format_to(to, "\t{}:{}\n", f.file, f.line);
     }
-    out += "\n";
+    out += '\n';
   }
   return out;
 }

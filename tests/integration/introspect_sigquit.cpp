@@ -99,7 +99,7 @@ TEST_CASE("SIGQUIT writes the thread and task profiles to stderr and the log, an
   CHECK(r.err.find("gidlog: SIGQUIT: threads and tasks of process " + std::to_string(r.pid) + " (the process keeps running)") !=
         std::string::npos);
   CHECK(r.err.find("thread " + std::to_string(r.pid) + " \"") != std::string::npos);
-  CHECK(r.err.find("waiting_for_the_dump") != std::string::npos);
+  CHECK_SYMBOLIZED(r.err.find("waiting_for_the_dump") != std::string::npos);
   CHECK(r.err.find("\"gidlog-sigquit\" [running") != std::string::npos);
   CHECK(r.err.find("created by gid-" + std::to_string(r.pid) + " at ") != std::string::npos);
   CHECK(r.err.find("owner limiter \"quit-test\"") != std::string::npos);
@@ -110,7 +110,7 @@ TEST_CASE("SIGQUIT writes the thread and task profiles to stderr and the log, an
   const auto dump = text.find(":WARN:");
   REQUIRE(dump != std::string::npos);
   CHECK(text.find("SIGQUIT: thread and task profile\ngidlog: SIGQUIT: threads and tasks of process", dump) != std::string::npos);
-  CHECK(text.find("waiting_for_the_dump", dump) != std::string::npos);
+  CHECK_SYMBOLIZED(text.find("waiting_for_the_dump", dump) != std::string::npos);
   CHECK(text.find("still running after the dump", dump) != std::string::npos);
   CHECK(text.find("before SIGQUIT") < dump);
   std::remove(log.c_str());

@@ -201,7 +201,7 @@ TEST_CASE("list() finds each blocked thread with its state word and the function
       continue;
     }
     CHECK(t->no_stack.empty());
-    CHECK(gidlog_test::stack_names(*t, w.function));
+    CHECK_SYMBOLIZED(gidlog_test::stack_names(*t, w.function));
   }
   // The stack of the blocking calls names the function with its source line (debug information).
   const gidlog::threads::thread_info* waiter = gidlog_test::find_thread(all, b.waiter);
@@ -210,7 +210,7 @@ TEST_CASE("list() finds each blocked thread with its state word and the function
     has_line = has_line || (f.function.find("block_in_cond_wait") != std::string::npos && f.line > 0 &&
                             f.file.find("introspect_threads.cpp") != std::string::npos);
   }
-  CHECK(has_line);
+  CHECK_SYMBOLIZED(has_line);
 
   const gidlog::threads::thread_info* masked = gidlog_test::find_thread(all, b.masked);
   REQUIRE(masked != nullptr);
@@ -239,7 +239,7 @@ TEST_CASE("profile(1) groups identical stacks under a total, profile(2) lists ev
   CHECK(std::regex_search(p1, std::regex("^thread profile: total [0-9]+\n")));
   // The three waiters share one group: "3 @ 0x... 0x..." then their gids, then the frames.
   CHECK(std::regex_search(p1, std::regex("\n3 @( 0x[0-9a-f]+)+\n#\t\\[futex wait\\] gid-[0-9]+ \"[^\"]*\", gid-[0-9]+")));
-  CHECK(p1.find("block_in_cond_wait") != std::string::npos);
+  CHECK_SYMBOLIZED(p1.find("block_in_cond_wait") != std::string::npos);
 
   const std::string p2 = gidlog::threads::profile(2);
   INFO(p2);
@@ -249,7 +249,7 @@ TEST_CASE("profile(1) groups identical stacks under a total, profile(2) lists ev
   }
   // Inlined frames (gate::wait, condition_variable::wait) come first, each at its own line; the
   // function they are inlined in is at the line that calls them.
-  CHECK(std::regex_search(p2, std::regex("gate::wait(\\(\\))?\n\t[^\n]*introspect_util\\.h:[0-9]+ \\+0x[0-9a-f]+\n"
+  CHECK_SYMBOLIZED(std::regex_search(p2, std::regex("gate::wait(\\(\\))?\n\t[^\n]*introspect_util\\.h:[0-9]+ \\+0x[0-9a-f]+\n"
                                          "\\(anonymous namespace\\)::block_in_cond_wait\\([^\n]*\n\t[^\n]*"
                                          "introspect_threads\\.cpp:[0-9]+ \\+0x")));
   g.release();
@@ -271,8 +271,8 @@ TEST_CASE("several threads take profiles at once", "[threads]") {
   for (const std::string& r : results) {
     INFO(r);
     CHECK((r.rfind("thread profile: total ", 0) == 0 || r.rfind("thread ", 0) == 0));
-    CHECK(r.find("block_in_cond_wait") != std::string::npos);
-    CHECK(r.find("spin_until_told") != std::string::npos);
+    CHECK_SYMBOLIZED(r.find("block_in_cond_wait") != std::string::npos);
+    CHECK_SYMBOLIZED(r.find("spin_until_told") != std::string::npos);
   }
 }
 
@@ -321,7 +321,7 @@ TEST_CASE("find_thread_leaks reports a leaked std::thread with its stack, then p
   const std::string report = gidlog::find_thread_leaks(snap, 30ms);
   INFO(report);
   CHECK(report.rfind("found unexpected threads:\nthread " + std::to_string(leaked.load()) + " ", 0) == 0);
-  CHECK(report.find("leaky_worker") != std::string::npos);
+  CHECK_SYMBOLIZED(report.find("leaky_worker") != std::string::npos);
   CHECK(report.find("[futex wait") != std::string::npos);
 
   // Its name may be ignored.

@@ -13,6 +13,14 @@
 
 #include <gidlog/introspect/threads.h>
 
+// The names of a test's own (internal) functions on a stack come from libdw; a build without it
+// (-DGIDLOG_LIBDW=OFF: dladdr(), exported names only) checks everything else.
+#ifdef GIDLOG_TEST_NO_LIBDW
+#define CHECK_SYMBOLIZED(...) static_cast<void>(0)
+#else
+#define CHECK_SYMBOLIZED(...) CHECK(__VA_ARGS__)
+#endif
+
 namespace gidlog_test {
 
 // What a test's threads block on (a condition variable wait) until the test releases them.
