@@ -31,14 +31,7 @@ using namespace std::chrono_literals;
 #ifdef GIDLOG_TEST_DEBUG_SERVER
 #include <httplib.h>
 
-#if defined(__SANITIZE_THREAD__)
-#define GIDLOG_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GIDLOG_TEST_TSAN 1
-#endif
-#endif
-#ifdef GIDLOG_TEST_TSAN
+#ifdef GIDLOG_TEST_UNDER_TSAN
 // Debian's cpp-httplib is a compiled library, not instrumented: ThreadSanitizer cannot see how it
 // synchronizes, and reports its function-local statics (the set of method names that
 // parse_request_line() builds on first use, read by memcmp on every request) as races between

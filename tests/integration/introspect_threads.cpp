@@ -33,17 +33,7 @@ namespace {
 
 using gidlog_test::gate;
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#else
-constexpr bool under_tsan = false;
-#endif
+using gidlog_test::under_tsan;
 
 
 std::atomic<long> g_sink{0};  // results the compiler must keep, so no blocking call is a tail call

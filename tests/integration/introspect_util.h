@@ -21,7 +21,21 @@
 #define CHECK_SYMBOLIZED(...) CHECK(__VA_ARGS__)
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define GIDLOG_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GIDLOG_TEST_UNDER_TSAN 1
+#endif
+#endif
+
 namespace gidlog_test {
+
+#ifdef GIDLOG_TEST_UNDER_TSAN
+inline constexpr bool under_tsan = true;
+#else
+inline constexpr bool under_tsan = false;
+#endif
 
 // What a test's threads block on (a condition variable wait) until the test releases them.
 struct gate {
