@@ -57,7 +57,8 @@ struct log_line {
   std::string_view logger;   // logger name (options::name, or the name a GIDLOG_LOG_IF call gave)
   std::string_view format;   // the call site's format string as written, names included
   // The arguments, in order, with their names and typed values. Empty when the message was
-  // formatted on the calling thread (an argument of a user type without deferred_format).
+  // formatted on the calling thread (an argument of a user type without deferred_format), and
+  // when no sink of the logger wants_fields().
   std::span<const field> fields;
   // The logging thread's context_scope fields (outer scopes first, a shadowed key once).
   std::span<const field> context;
@@ -95,6 +96,11 @@ class sink {
   // when no sink of the logger reads it, the backend skips the pattern and `text` holds just the
   // message. Asked once, at start().
   virtual bool wants_text() const noexcept { return true; }
+
+  // Whether this sink reads log_line::fields: when no sink of the logger does, the backend leaves
+  // them empty and saves the work. By default, a sink that does not read the text does (it is a
+  // structured sink); a text sink that also wants the fields returns true. Asked once, at start().
+  virtual bool wants_fields() const noexcept { return !wants_text(); }
 };
 
 using sink_ptr = std::shared_ptr<sink>;

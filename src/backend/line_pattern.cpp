@@ -182,7 +182,7 @@ const site_info* line_formatter::site_of(const record& r, std::uint32_t& nomem_b
 void line_formatter::append_message(const record& r, const site_info& site, std::uint32_t nomem_bytes,
                                     fmt::memory_buffer& out, result& res) {
   res.msg_begin = out.size();
-  args_.clear();
+  args_valid_ = false;
   if (r.meta == &nomem_meta) {
     fmt::format_to(fmt::appender(out), "[gidlog: out of memory: a message of {} bytes was lost; format \"{}\"]",
                    nomem_bytes, site.format);
@@ -191,6 +191,7 @@ void line_formatter::append_message(const record& r, const site_info& site, std:
     append(out, {reinterpret_cast<const char*>(d), r.size});
   } else {
     decode_args(*r.meta, r.data(), args_);
+    args_valid_ = true;
     res.format_ok = format_message(site, args_, out);
   }
   if (escape_newlines_) {
@@ -218,7 +219,7 @@ line_formatter::result line_formatter::format(const record& r, std::int64_t wall
   std::uint32_t nomem_bytes = 0;
   const site_info* site = site_of(r, nomem_bytes);
   const site_cache& sc = cache_of(*site);
-  args_.clear();  // a pattern without %v: no fields either
+  args_valid_ = false;  // a pattern without %v: no fields either
   if (wall_ns < 0) wall_ns = 0;
   std::int64_t sec = wall_ns / 1'000'000'000;
   if (sec != cached_sec_) refresh_date(sec);

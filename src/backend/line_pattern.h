@@ -3,6 +3,7 @@
 // compiled once; the date parts are cached per second; the message comes from message_format.h.
 #include <cstdint>
 #include <ctime>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +36,9 @@ class line_formatter {
 
   // The arguments of the record formatted last; empty when it had none or was formatted on the
   // calling thread (preformatted).
-  const std::vector<arg_value>& last_args() const noexcept { return args_; }
+  std::span<const arg_value> last_args() const noexcept {
+    return args_valid_ ? std::span<const arg_value>(args_) : std::span<const arg_value>{};
+  }
 
   const std::string& logger_name() const noexcept { return name_; }
 
@@ -62,7 +65,8 @@ class line_formatter {
   std::int64_t cached_sec_ = INT64_MIN;
   std::tm tm_{};
   char date_[32];  // "YYYY" "MM" "DD" "HH" "MM" "SS" digits, refreshed once a second
-  std::vector<arg_value> args_;
+  std::vector<arg_value> args_;  // kept at its size between records: decode_args resizes it
+  bool args_valid_ = false;
 };
 
 }  // namespace detail

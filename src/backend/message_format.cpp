@@ -74,6 +74,7 @@ struct parsed_format {
   std::vector<segment> segs;
   std::string text;                 // the format string without its placeholder names, for fmt
   std::vector<std::string> names;   // one per argument: its placeholder's name, or "arg<i>"
+  std::vector<field> fields;        // one per argument, named (views into `names`), values unset
 };
 
 // The length of the UTF-8 sequence `lead` starts, as fmt counts it (1 for a stray byte).
@@ -225,7 +226,7 @@ void format_with_spec(fmt::memory_buffer& out, const segment& s, const arg_value
   }
 }
 
-void format_plain(fmt::memory_buffer& out, const arg_value& a) {
+[[gnu::always_inline]] inline void format_plain(fmt::memory_buffer& out, const arg_value& a) {
   switch (a.kind) {
     case arg_kind::custom: format_custom(out, "{}", a); break;
     case arg_kind::boolean: append(out, a.b ? "true" : "false"); break;
@@ -361,19 +362,20 @@ const parsed_format& parsed_of(const site_info& site, unsigned nargs) {
   // A bad name leaves the rest of the text usable (fmt reports the bad field); a repeated name or
   // names beside indices do not: fmt gets the string as written, and reports it.
   const bool usable = r.problem == format_problem::none || r.problem == format_problem::bad_name;
-  pf = usable ? parse(text, nargs) : new parsed_format{true, {}, {}, {}};
+  pf = usable ? parse(text, nargs) : new parsed_format{true, {}, {}, {}, {}};
   pf->text = usable ? std::move(text) : std::string(site.format);
   pf->names.reserve(nargs);
   for (unsigned i = 0; i < nargs; ++i)
     pf->names.push_back(names[i].empty() ? fmt::format("arg{}", i) : std::string(names[i]));
+  for (const std::string& n : pf->names) pf->fields.push_back(field{n, {}});
   sc.parsed = pf;
   return *pf;
 }
 
 }  // namespace
 
-const std::vector<std::string>& field_names(const site_info& site, unsigned nargs) {
-  return parsed_of(site, nargs).names;
+const std::vector<field>& named_fields(const site_info& site, unsigned nargs) {
+  return parsed_of(site, nargs).fields;
 }
 
 void append_plain(fmt::memory_buffer& out, const arg_value& a) { format_plain(out, a); }

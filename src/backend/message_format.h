@@ -11,6 +11,7 @@
 
 #include <gidlog/detail/format_names.h>
 #include <gidlog/detail/record.h>
+#include <gidlog/sink.h>
 
 namespace gidlog {
 inline namespace v0 {
@@ -60,9 +61,10 @@ void decode_args(const record_meta& meta, const unsigned char* data, std::vector
 // that argument count.
 bool format_message(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept;
 
-// The names of a site's arguments, in order: a placeholder's name ("{user}"), or "arg<i>" for an
-// unnamed one. Parsed once per site, with the format string.
-const std::vector<std::string>& field_names(const site_info& site, unsigned nargs);
+// The fields of a site's arguments, in order, named by their placeholder ("{user}") or "arg<i>"
+// for an unnamed one, values unset: a template to fill per record. Made once per site, with the
+// parsed format string.
+const std::vector<field>& named_fields(const site_info& site, unsigned nargs);
 
 // Appends `a` as "{}" would format it. A deferred_format type's formatter may throw.
 void append_plain(fmt::memory_buffer& out, const arg_value& a);

@@ -42,6 +42,7 @@ writer::writer(const options& opt)
     sinks_.emplace_back();
     sinks_.back().s = s;
     need_text_ = need_text_ || s->wants_text();
+    need_fields_ = need_fields_ || s->wants_fields();
   }
   if (reopen_every_ns_ > 0) {
     const std::int64_t now = tsc_clock::realtime_ns();
@@ -252,17 +253,20 @@ void writer::prepare(std::int64_t now_ns) {
 }
 
 void writer::collect_fields(const site_info& site) {
-  fields_.clear();
-  field_text_.clear();
-  const std::vector<arg_value>& args = fmt_.last_args();
-  if (args.empty()) return;
-  const std::vector<std::string>& names = field_names(site, static_cast<unsigned>(args.size()));
-  // Text made here lives in field_text_, which may grow: its views are set once it is complete.
-  std::size_t text_begin[256], text_end[256];
+  const std::span<const arg_value> args = fmt_.last_args();
+  if (args.empty() || !need_fields_) {
+    fields_.clear();
+    return;
+  }
+  if (&site != fields_site_) {  // consecutive records often share a site
+    site_fields_ = &named_fields(site, static_cast<unsigned>(args.size()));
+    fields_site_ = &site;
+  }
+  fields_.assign(site_fields_->begin(), site_fields_->end());
+  bool text = false;  // some values are text made here, in field_text_
   for (std::size_t i = 0; i < args.size(); ++i) {
     const arg_value& a = args[i];
-    field f{names[i], {}};
-    field_value& v = f.value;
+    field_value& v = fields_[i].value;
     switch (a.kind) {
       case arg_kind::boolean: v.type = field_value::kind::boolean; v.b = a.b; break;
       case arg_kind::character: v.s = std::string_view(&a.c, 1); break;
@@ -272,26 +276,35 @@ void writer::collect_fields(const site_info& site) {
       case arg_kind::f64: v.type = field_value::kind::floating; v.d = a.d; break;
       case arg_kind::f80: v.type = field_value::kind::floating; v.d = static_cast<double>(a.ld); break;
       case arg_kind::string: v.s = a.s; break;
-      case arg_kind::pointer:
-      case arg_kind::custom:
-        text_begin[i] = field_text_.size();
-        try {
-          append_plain(field_text_, a);
-        } catch (const std::exception& e) {
-          field_text_.resize(text_begin[i]);
-          fmt::format_to(fmt::appender(field_text_), "[gidlog: formatting threw: {}]", e.what());
-        } catch (...) {
-          field_text_.resize(text_begin[i]);
-          append(field_text_, "[gidlog: formatting threw: unknown exception]");
-        }
-        text_end[i] = field_text_.size();
-        break;
+      case arg_kind::pointer: case arg_kind::custom: text = true; break;
     }
-    fields_.push_back(f);
+  }
+  if (text) collect_text_fields(args);
+}
+
+// Pointers and deferred_format values become their "{}" text. field_text_ may grow while they
+// are appended: the views are set once it is complete.
+void writer::collect_text_fields(std::span<const arg_value> args) {
+  field_text_.clear();
+  std::size_t begin[256], end[256];
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const arg_value& a = args[i];
+    if (a.kind != arg_kind::pointer && a.kind != arg_kind::custom) continue;
+    begin[i] = field_text_.size();
+    try {
+      append_plain(field_text_, a);
+    } catch (const std::exception& e) {
+      field_text_.resize(begin[i]);
+      fmt::format_to(fmt::appender(field_text_), "[gidlog: formatting threw: {}]", e.what());
+    } catch (...) {
+      field_text_.resize(begin[i]);
+      append(field_text_, "[gidlog: formatting threw: unknown exception]");
+    }
+    end[i] = field_text_.size();
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i].kind == arg_kind::pointer || args[i].kind == arg_kind::custom)
-      fields_[i].value.s = std::string_view(field_text_.data() + text_begin[i], text_end[i] - text_begin[i]);
+      fields_[i].value.s = std::string_view(field_text_.data() + begin[i], end[i] - begin[i]);
   }
 }
 

@@ -98,6 +98,7 @@ class writer {
   void keep(sink_state& st, const log_line& line);
   // Fills fields_ from the record just formatted.
   void collect_fields(const site_info& site);
+  void collect_text_fields(std::span<const arg_value> args);
   bool drain_backlog(sink_state& st, std::int64_t now_ns);
   bool write_lost_notice(sink_state& st, std::int64_t now_ns);
   void failed(sink_state& st, const char* what, const char* op);
@@ -125,7 +126,10 @@ class writer {
   bool forked_child_ = false;     // after_fork_child() ran: the backlogs are the parent's
   fmt::memory_buffer buf_;
   bool need_text_ = true;          // some sink reads log_line::text: format the whole pattern
+  bool need_fields_ = false;       // some sink reads log_line::fields
   std::vector<field> fields_;      // the current record's fields, for log_line::fields
+  const site_info* fields_site_ = nullptr;       // the site named_fields() was last asked for
+  const std::vector<field>* site_fields_ = nullptr;  // ... and its answer
   fmt::memory_buffer field_text_;  // text of fields that are not strings in the record (pointers, user types)
   std::atomic<std::size_t> delivering_{SIZE_MAX};  // index of the sink in a write/flush call
   std::atomic<std::uint64_t> unflushed_{0};

@@ -68,6 +68,7 @@ class field_sink final : public gidlog::sink {
     lines_.push_back(std::move(s));
   }
   bool wants_text() const noexcept override { return wants_text_; }
+  bool wants_fields() const noexcept override { return wants_fields_; }
   std::vector<seen_line> lines() const {
     std::lock_guard<std::mutex> lock(mu_);
     return lines_;
@@ -91,6 +92,7 @@ class field_sink final : public gidlog::sink {
     cv_.notify_all();
   }
   bool wants_text_ = true;
+  bool wants_fields_ = true;
 
  private:
   mutable std::mutex mu_;
@@ -376,4 +378,23 @@ TEST_CASE("bad input: odd context keys, a 1 MiB field, invalid UTF-8: written, n
   // Structured sinks get the keys as given; the text makes them readable by a logfmt parser.
   CHECK(lines[0].context == fields_t{{"user id", "s:a"}, {"", "s:empty key"}, {"k\xff", "s:" + bad_utf8}});
   CHECK(lines[0].text == lines[0].message + " user_id=a _=\"empty key\" k_=\"" + bad_utf8 + "\"\n");
+}
+
+TEST_CASE("a text sink that does not ask for fields gets none (the backend skips them), context still") {
+  auto sink = std::make_shared<field_sink>();
+  sink->wants_fields_ = false;
+  gidlog::options opt;
+  opt.sinks = {sink};
+  opt.pattern = "%v";
+  gidlog::start(opt);
+  {
+    gidlog::context_scope s{{"req", "r-1"}};
+    LOG_INFO("n={n}", 1);
+  }
+  gidlog::stop();
+  auto lines = sink->lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].message == "n=1");
+  CHECK(lines[0].fields.empty());
+  CHECK(lines[0].context == fields_t{{"req", "s:r-1"}});
 }
