@@ -19,6 +19,7 @@
 
 #include "backend/clock.h"
 #include "backend/writer.h"
+#include "introspect/thread_origin.h"
 #include "sinks/sigpipe.h"
 
 namespace gidlog {
@@ -315,7 +316,7 @@ void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* 
   // fork(), is left alone (its thread may still be inside a sink, or not exist).
   if (old != nullptr && !g_forked_child && old->finished.load(std::memory_order_acquire)) delete old;
   g_forked_child = false;
-  b->thread = std::thread([b] { run(*b); });
+  b->thread = start_named_thread("gidlog-backend", source_location::current(), "gidlog backend", [b] { run(*b); });
 }
 
 bool backend_stop(std::chrono::milliseconds timeout, std::uint64_t& left) noexcept {

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "introspect/thread_origin.h"
 #include "runtime/pool_core.h"
 #include "runtime/registry.h"
 #include "runtime/runtime_log.h"
@@ -68,7 +69,9 @@ void pool_core::spawn_locked(std::size_t n) {
     worker_slot& w = workers_.emplace_back();
     w.index = next_index_++;
     try {
-      w.thread = std::thread([self, wp = &w] { self->worker_main(wp); });
+      // Registered for threads::profile(2): "created by gid-N at ..." (the thread that grew the pool).
+      w.thread = start_named_thread("gidlog-worker", source_location::current(), std::string(owner_),
+                                    [self, wp = &w] { self->worker_main(wp); });
     } catch (...) {
       workers_.pop_back();
       throw;
