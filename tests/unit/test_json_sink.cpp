@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <gidlog/gidlog.h>
@@ -225,6 +228,57 @@ TEST_CASE("json_sink: field types: integers at their limits, floats round trip, 
   CHECK(j["empty"] == "");
 }
 
+// Catches: a digit placed wrong by the float writer (a value that reads back different), a
+// double written without '.' or exponent (read back as an integer), the fixed/exponent switch.
+TEST_CASE("json_sink: 100 000 doubles from random bits and the edge values read back bit for bit", "[json]") {
+  json_file f("json_doubles");
+  std::vector<double> values = {0.1,     0.5,    1.0,     10.0,     1e15,    1e16,      1e17,   123456789012345678.0,
+                                1e20,    1e21,   1.5e21,  1e22,     1e-5,    1e-6,      9.99e-7, 1e-7,
+                                2.5e-8,  1e-300, 5e-324,  2.2250738585072014e-308,    1.7976931348623157e308,
+                                -1e-6,   -1e21,  0.3,     2.0 / 3,  1234.5,  99999999999999999999.0};
+  std::mt19937_64 rng(42);
+  while (values.size() < 100'000) {
+    std::uint64_t bits = rng();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    if (std::isfinite(d)) values.push_back(d);
+  }
+  std::vector<gidlog::field> fields;
+  for (double v : values) fields.push_back({"v", dbl(v)});
+  constexpr std::size_t per_line = 1000;  // keys v0 ... v999 on each line
+  std::vector<std::string> names(per_line);
+  for (std::size_t i = 0; i < per_line; ++i) names[i] = "v" + std::to_string(i);
+  for (std::size_t i = 0; i < fields.size(); ++i) fields[i].name = names[i % per_line];
+  for (std::size_t at = 0; at < fields.size(); at += per_line)
+    f.sink->write(make_line("m", std::span<const gidlog::field>(fields).subspan(at, per_line)));
+  const auto ls = f.lines();
+  REQUIRE(ls.size() == fields.size() / per_line);
+  std::size_t wrong = 0, not_float = 0;
+  std::string first_wrong;
+  for (std::size_t li = 0; li < ls.size(); ++li) {
+    const auto j = nlohmann::json::parse(ls[li]);
+    for (std::size_t i = 0; i < per_line; ++i) {
+      const auto& v = j[names[i]];
+      const double want = values[li * per_line + i];
+      not_float += !v.is_number_float();
+      const double got = v.get<double>();
+      if (std::memcmp(&got, &want, sizeof got) != 0 && wrong++ == 0)
+        first_wrong = fmt::format("{} read back as {} ({})", want, got, v.dump());
+    }
+  }
+  INFO(first_wrong);
+  CHECK(wrong == 0);
+  CHECK(not_float == 0);
+  // The text itself for a few: fixed notation from 1e-6 to below 1e21, the exponent outside.
+  const gidlog::field few[] = {{"a", dbl(1e20)},  {"b", dbl(1e21)},    {"c", dbl(1e-6)},
+                               {"d", dbl(1e-7)},  {"e", dbl(-0.0)},    {"g", dbl(1.5)},
+                               {"h", dbl(5e-324)}, {"i", dbl(0.000123)}};
+  f.sink->write(make_line("m", few));
+  const auto last = f.lines().back();
+  CHECK(last.find(R"("a":100000000000000000000.0,"b":1e+21,"c":0.000001,"d":1e-7,"e":-0.0,"g":1.5,"h":5e-324,)"
+                  R"("i":0.000123})") != std::string::npos);
+}
+
 TEST_CASE("json_sink: quotes, backslashes and every control character are escaped and read back", "[json]") {
   json_file f("json_control");
   std::string all;
@@ -249,6 +303,37 @@ TEST_CASE("json_sink: quotes, backslashes and every control character are escape
   CHECK(j["func"] == "f\\n");
   CHECK(j["logger"] == "tab\tlogger");
   CHECK(j["tmpl"] == "{\"x\"}\n");
+}
+
+// The escaper copies plain text 8 bytes at a time and ends a run with an overlapping 8-byte copy.
+// Catches: a byte to escape inside a chunk or the overlapped tail copied raw, a byte skipped or
+// written twice at a chunk boundary.
+TEST_CASE("json_sink: one byte to escape at every position of strings of 0 to 40 bytes", "[json]") {
+  json_file f("json_positions");
+  struct special {
+    std::string in, out;
+  };
+  const special specials[] = {{"\"", "\""}, {"\\", "\\"}, {"\n", "\n"}, {std::string(1, '\0'), std::string(1, '\0')},
+                              {"\x1f", "\x1f"}, {"\x80", "\xEF\xBF\xBD"}, {"\xC3\xA9", "\xC3\xA9"}};
+  std::vector<std::string> in, out;
+  for (std::size_t len = 0; len <= 40; ++len)
+    for (std::size_t pos = 0; pos <= len; ++pos)
+      for (const auto& sp : specials) {
+        const std::string head(pos, 'a'), tail(len - pos, 'z');
+        in.push_back(head + (pos < len ? sp.in : "") + tail);
+        out.push_back(head + (pos < len ? sp.out : "") + tail);
+      }
+  for (const auto& s : in) f.sink->write(make_line(s));
+  const auto ls = f.lines();
+  REQUIRE(ls.size() == in.size());
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < ls.size(); ++i) {
+    const auto j = nlohmann::json::parse(ls[i], nullptr, false);
+    if (j.is_discarded() || j["msg"] != out[i]) {
+      if (wrong++ == 0) FAIL_CHECK("line " << i << ": " << ls[i]);
+    }
+  }
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("json_sink: valid UTF-8 passes through byte for byte", "[json]") {
