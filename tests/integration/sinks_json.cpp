@@ -21,17 +21,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using gidlog_test::temp_dir;
 using json = nlohmann::ordered_json;
-
-struct temp_dir {
-  std::string path;
-  explicit temp_dir(const std::string& name) : path(gidlog_test::temp_path(name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return path + "/" + f; }
-};
 
 // Every line of the file parsed; a line that does not parse fails the test and is left out.
 std::vector<json> parse_all(const std::string& path) {

@@ -1,13 +1,15 @@
 #pragma once
-// Reading JSON lines files of 10^5-10^6 lines in the tests, with nlohmann/json's SAX parser: each
-// line is fully parsed (a syntax error fails it) into its scalar members, nested objects
-// flattened ("ctx.req"), without building a DOM (3x faster than json::parse).
+// Helpers of the file sink tests (sinks_json.cpp, sinks_rotation.cpp): a temporary directory, and
+// reading JSON lines files of 10^5-10^6 lines with nlohmann/json's SAX parser: each line is fully
+// parsed (a syntax error fails it) into its scalar members, nested objects flattened
+// ("ctx.req"), without building a DOM (3x faster than json::parse).
 //
 // Under ASan/TSan, and under qemu (GIDLOG_TEST_TIME_SCALE > 1), the parser runs 30-100x slower,
 // so there the big tests parse every parse_stride()-th line and still check every line's numbers
 // with scan_number(); optimised native builds parse every line.
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,9 +17,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "log_capture.h"
 #include "test_timing.h"
 
 namespace gidlog_test {
+
+// A fresh directory under /tmp, removed with everything in it at the end of the scope.
+struct temp_dir {
+  std::string path;
+  explicit temp_dir(const std::string& name) : path(temp_path(name)) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::string operator/(const std::string& f) const { return path + "/" + f; }
+};
 
 // True in ASan/TSan builds and under qemu, where code runs 10-100x slower than natively.
 inline bool slow_build() {

@@ -42,18 +42,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using gidlog_test::temp_dir;
 using namespace std::chrono_literals;
-
-// A fresh directory, removed at the end.
-struct temp_dir {
-  std::string path;
-  explicit temp_dir(const std::string& name) : path(gidlog_test::temp_path(name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return path + "/" + f; }
-};
 
 // The files of a rotating sink writing dir/stem+ext, oldest first: stem.N+ext ... stem.1+ext,
 // stem+ext. Fails the test when the directory holds any other file.
