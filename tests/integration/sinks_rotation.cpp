@@ -400,6 +400,37 @@ TEST_CASE("a reader following the path (tail -F) reads every record once across 
   CHECK(out_of_place(seq) == 0);
 }
 
+// The backend's side of a failing rotation. Catches: records lost while the rename fails (the
+// sink must throw so the writer keeps them), a retry that does not rotate, records written twice.
+TEST_CASE("a rotation failing while records are logged: the backend keeps them, every one arrives once, in order",
+          "[rotation]") {
+  temp_dir d("rot_backend_fails");
+  constexpr long records = 1500;  // ~80 KiB: one rotation at 64 KiB
+  gidlog::options opt;
+  opt.sinks = {gidlog::rotating_file_sink(d / "app.log", {.max_bytes = 64 << 10, .max_files = 1})};
+  std::atomic<int> errors{0};
+  opt.error_handler = [&](std::string_view) { errors.fetch_add(1); };
+  fs::create_directories(d / "app.1.log/x");  // renaming app.log over a non-empty directory fails
+  gidlog::start(opt);
+  for (long i = 0; i < records; ++i) LOG_INFO("rec {}", i);
+  gidlog::flush();
+  const auto failing = gidlog::get_counters().sink_errors;
+  const auto live_size = fs::file_size(d / "app.log");
+  fs::remove_all(d / "app.1.log");
+  gidlog::flush();  // retries the kept lines now: the rotation goes through
+  gidlog::stop();
+  CHECK(failing > 0);
+  CHECK(errors.load() > 0);
+  CHECK(live_size <= (64u << 10));
+  CHECK(gidlog::get_counters().sink_dropped == 0);
+  const auto files = files_oldest_first(d, "app", ".log");
+  REQUIRE(files.size() == 2);
+  std::vector<long> seq;
+  for (const auto& f : files) append_numbers(f, seq);
+  CHECK(seq.size() == static_cast<std::size_t>(records));
+  CHECK(out_of_place(seq) == 0);
+}
+
 // Catches: json_sink_options::rotation ignored, a JSON line split across files, lines lost.
 TEST_CASE("json_sink with a rotation: every line parses, every record once, in order", "[rotation][json]") {
   temp_dir d("rot_json");
