@@ -4,11 +4,13 @@
 // went away is EPIPE, never a SIGPIPE (sigpipe.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <vector>
 
 #include "sinks/sigpipe.h"
 
@@ -18,30 +20,46 @@ namespace detail {
 
 class fd_buffer {
  public:
-  std::size_t size() const noexcept { return buf_.size(); }
-  bool empty() const noexcept { return buf_.empty(); }
-  void append(std::string_view s) { buf_.insert(buf_.end(), s.begin(), s.end()); }
-  void clear() noexcept { buf_.clear(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  // A memcpy into room kept from earlier lines: std::vector's range insert took three times the
+  // instructions for a JSON line (callgrind).
+  void append(std::string_view s) {
+    if (s.size() > cap_ - size_) grow(s.size());
+    std::memcpy(data_.get() + size_, s.data(), s.size());
+    size_ += s.size();
+  }
+  void clear() noexcept { size_ = 0; }
 
   // Writes the whole buffer to fd; on an error keeps the unwritten bytes and throws
   // std::system_error naming `what` (a path or "stdout").
   void drain(int fd, const std::string& what) {
     std::size_t done = 0;
-    while (done < buf_.size()) {
-      ssize_t n = write_no_sigpipe(fd, buf_.data() + done, buf_.size() - done);
+    while (done < size_) {
+      ssize_t n = write_no_sigpipe(fd, data_.get() + done, size_ - done);
       if (n < 0) {
         if (errno == EINTR) continue;
         int err = errno;
-        buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(done));
+        std::memmove(data_.get(), data_.get() + done, size_ - done);
+        size_ -= done;
         throw std::system_error(err, std::generic_category(), "write " + what);
       }
       done += static_cast<std::size_t>(n);
     }
-    buf_.clear();
+    size_ = 0;
   }
 
  private:
-  std::vector<char> buf_;
+  void grow(std::size_t more) {
+    const std::size_t cap = std::max(2 * cap_, size_ + more);
+    auto bigger = std::make_unique<char[]>(cap);
+    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    cap_ = cap;
+  }
+
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0, cap_ = 0;
 };
 
 }  // namespace detail
