@@ -5,6 +5,9 @@
 // (a leaked std::thread is found with its stack).
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <filesystem>
+
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -145,19 +148,39 @@ struct blocked_threads {
 
 TEST_CASE("count() is the number of threads in /proc/self/task", "[threads]") {
   gidlog_test::start_runtime_helpers();
-  std::size_t before = gidlog::threads::count();
-  for (int i = 0; i < 5000 && before != gidlog::threads::count(); ++i) {
-    std::this_thread::sleep_for(1ms);  // the joined thread leaves /proc a moment after join()
-    before = gidlog::threads::count();
-  }
+  // Other threads may come and go meanwhile (qemu-user runs threads of its own): count() is
+  // compared with a listing taken just before and just after it, until the two agree.
+  auto listing = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+    return n;
+  };
+  auto count_matches_listing = [&] {
+    for (int i = 0; i < 5000; ++i) {
+      const std::size_t a = listing();
+      const std::size_t c = gidlog::threads::count();
+      if (a == listing()) return c == a;
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  };
+  auto listed = [](pid_t tid) { return std::filesystem::exists("/proc/self/task/" + std::to_string(tid)); };
+  CHECK(count_matches_listing());
   gate g;
-  std::thread t([&g] { g.wait(); });
-  CHECK(gidlog::threads::count() == before + 1);
+  std::atomic<pid_t> tid{0};
+  std::thread t([&] {
+    tid = static_cast<pid_t>(gidlog::gid());
+    g.wait();
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  CHECK(listed(tid.load()));
+  CHECK(count_matches_listing());
   g.release();
   t.join();
   // A joined thread leaves /proc/self/task a moment after join() returns.
-  for (int i = 0; i < 5000 && gidlog::threads::count() != before; ++i) std::this_thread::sleep_for(1ms);
-  CHECK(gidlog::threads::count() == before);
+  for (int i = 0; i < 5000 && listed(tid.load()); ++i) std::this_thread::sleep_for(1ms);
+  CHECK(!listed(tid.load()));
+  CHECK(count_matches_listing());
 }
 
 TEST_CASE("list() finds each blocked thread with its state word and the function that blocked", "[threads]") {
