@@ -31,9 +31,28 @@ class fd_buffer {
   }
   void clear() noexcept { size_ = 0; }
 
+  // For a line written in place: room for n bytes after the contents, then commit() of the bytes
+  // written there. Until committed they are not part of the buffer, except that drain() keeps the
+  // `tail` it is told about, moved to the front.
+  char* room(std::size_t n) {
+    if (n > cap_ - size_) grow(n);
+    return data_.get() + size_;
+  }
+  void commit(std::size_t n) noexcept { size_ += n; }
+
+  // Gives the memory back when the buffer is empty and holds more than `keep` bytes of room (after
+  // one huge line).
+  void release_above(std::size_t keep) noexcept {
+    if (size_ == 0 && cap_ > keep) {
+      data_.reset();
+      cap_ = 0;
+    }
+  }
+
   // Writes the whole buffer to fd; on an error keeps the unwritten bytes and throws
-  // std::system_error naming `what` (a path or "stdout").
-  void drain(int fd, const std::string& what) {
+  // std::system_error naming `what` (a path or "stdout"). The `tail` bytes of room() after the
+  // contents are moved to the front once the contents are written (lost on a throw).
+  void drain(int fd, const std::string& what, std::size_t tail = 0) {
     std::size_t done = 0;
     while (done < size_) {
       ssize_t n = write_no_sigpipe(fd, data_.get() + done, size_ - done);
@@ -46,13 +65,14 @@ class fd_buffer {
       }
       done += static_cast<std::size_t>(n);
     }
+    if (tail != 0) std::memmove(data_.get(), data_.get() + size_, tail);
     size_ = 0;
   }
 
  private:
   void grow(std::size_t more) {
     const std::size_t cap = std::max(2 * cap_, size_ + more);
-    auto bigger = std::make_unique<char[]>(cap);
+    std::unique_ptr<char[]> bigger(new char[cap]);
     if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
     data_ = std::move(bigger);
     cap_ = cap;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -85,13 +86,19 @@ void log_file::open() {
 }
 
 void log_file::append(std::string_view line, std::int64_t time_ns) {
+  std::memcpy(line_room(line.size()), line.data(), line.size());
+  commit_line(line.size(), time_ns);
+}
+
+// The line waits after the buffer's contents (the `tail` of every drain here) until it is taken.
+void log_file::commit_line(std::size_t n, std::int64_t time_ns) {
   if (fd_ < 0) open_again();  // may throw: line not taken
   if (rot_) [[unlikely]] {
-    if (rotation_due(line.size(), time_ns)) rotate(time_ns);  // may throw: line not taken
+    if (rotation_due(n, time_ns)) rotate(time_ns, n);  // may throw: line not taken
     else if (time_ns >= next_daily_ns_) next_daily_ns_ = next_daily_after(time_ns);  // nothing to rotate
   }
-  if (buf_.size() + line.size() > opts_.buffer_bytes && !buf_.empty()) drain();  // may throw: line not taken
-  buf_.append(line);
+  if (buf_.size() + n > opts_.buffer_bytes && !buf_.empty()) drain(n);  // may throw: line not taken
+  buf_.commit(n);
 }
 
 void log_file::flush() {
@@ -117,7 +124,7 @@ void log_file::reopen(bool forced) {
 // this throws and the bytes stay buffered. fstat is one cheap syscall per write(2) of the buffer,
 // and it also gives the file's size, which rotation by size goes by (another process appending
 // to the same file included).
-void log_file::drain() {
+void log_file::drain(std::size_t tail) {
   struct stat st;
   if (fd_ >= 0 && !buf_.empty() && ::fstat(fd_, &st) == 0) {
     if (st.st_nlink == 0) close_fd();
@@ -126,12 +133,13 @@ void log_file::drain() {
   if (fd_ < 0) open_again();
   const std::size_t before = buf_.size();
   try {
-    buf_.drain(fd_, path_);
+    buf_.drain(fd_, path_, tail);
   } catch (...) {
     file_bytes_ += before - buf_.size();
     throw;
   }
   file_bytes_ += before;
+  if (tail == 0) buf_.release_above(std::max<std::size_t>(4 * opts_.buffer_bytes, std::size_t{1} << 20));
 }
 
 void log_file::open_again() {
@@ -172,8 +180,8 @@ bool log_file::rotation_due(std::size_t line_size, std::int64_t time_ns) const n
 // which is always one the steps below complete: buffered bytes not yet in the old file, a gap in
 // the numbered files (shift_rotated fills the first one), the live file not yet renamed, or the
 // path not yet opened again (append opens it).
-void log_file::rotate(std::int64_t time_ns) {
-  if (!buf_.empty()) drain();  // the old file gets every byte taken before this line
+void log_file::rotate(std::int64_t time_ns, std::size_t tail) {
+  if (!buf_.empty()) drain(tail);  // the old file gets every byte taken before this line
   // Moved away by someone else (another process writing this path rotated it, or logrotate):
   // that file is not ours to rename again; the path names the file to write now.
   if (names_our_file()) {

@@ -38,18 +38,22 @@ class log_file {
   // goes by). Throws std::system_error when the line cannot be taken (the file cannot be opened,
   // the buffer cannot be written to make room, a rotation's rename fails): nothing of it is kept.
   void append(std::string_view line, std::int64_t time_ns);
+  // The same for a line written in place: room for at most `bound` bytes, then commit_line() of
+  // the n bytes written there (valid until the next call on this log_file).
+  char* line_room(std::size_t bound) { return buf_.room(bound); }
+  void commit_line(std::size_t n, std::int64_t time_ns);
   void flush();
   void reopen(bool forced);
   void after_fork_child() noexcept { buf_.clear(); }
 
  private:
-  void drain();
+  void drain(std::size_t tail = 0);
   void open_again();
   void close_fd() noexcept;
   bool unlinked() const noexcept;
   bool names_our_file() const noexcept;
   bool rotation_due(std::size_t line_size, std::int64_t time_ns) const noexcept;
-  void rotate(std::int64_t time_ns);
+  void rotate(std::int64_t time_ns, std::size_t tail);
   void shift_rotated();
   std::string numbered(std::size_t i) const;
   std::int64_t next_daily_after(std::int64_t time_ns) const;

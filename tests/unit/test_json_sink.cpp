@@ -439,6 +439,49 @@ TEST_CASE("json_sink: an argument named like a fixed key or an earlier argument 
   CHECK(j["ctx"]["f_req"] == 22);
 }
 
+// The sink keeps what a call site repeats, escaped once. Catches: a cache keyed by the strings'
+// addresses, which serves stale text when a caller reuses its memory for other text (log_line's
+// views are valid only during the call), or two sites that share a slot mixed up.
+TEST_CASE("json_sink: a site's kept parts follow the text, not its address", "[json]") {
+  json_file f("json_site_parts");
+  std::string format = "first {a}", file = "one.cpp", name = "a", func = "f1";
+  gidlog::field fields[] = {{name, i64(1)}};
+  auto l = make_line("m", fields);
+  auto refresh = [&] {
+    l.format = format;
+    l.file = file;
+    l.function = func;
+    fields[0].name = name;
+  };
+  refresh();
+  f.sink->write(l);
+  format = "other {b}";  // same size, same address
+  file = "two.cpp";
+  name = "b";
+  func = "f2";
+  refresh();
+  f.sink->write(l);
+  for (std::uint32_t line = 1; line <= 600; ++line) {  // more sites than slots: slots are shared
+    l.line = line;
+    f.sink->write(l);
+  }
+  const auto ls = f.lines();
+  REQUIRE(ls.size() == 602);
+  const auto first = json::parse(ls[0]), second = json::parse(ls[1]);
+  CHECK(first["tmpl"] == "first {a}");
+  CHECK(first["file"] == "one.cpp");
+  CHECK(first["func"] == "f1");
+  CHECK(first["a"] == 1);
+  CHECK(second["tmpl"] == "other {b}");
+  CHECK(second["file"] == "two.cpp");
+  CHECK(second["func"] == "f2");
+  CHECK(second["b"] == 1);
+  CHECK_FALSE(second.contains("a"));
+  std::size_t wrong = 0;
+  for (std::size_t i = 2; i < ls.size(); ++i) wrong += json::parse(ls[i])["line"] != i - 1;
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("json_sink: a write error is thrown, and the line is not taken", "[json]") {
   // /dev/full takes open() and fails every write(2) with ENOSPC.
   auto sink = gidlog::json_sink("/dev/full", {.file = {.buffer_bytes = 1}});
