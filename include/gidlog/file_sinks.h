@@ -82,11 +82,14 @@ struct json_sink_options {
 //   then each argument as "name": value, in order: the placeholder's name, or arg0, arg1, ... for
 //           "{}". Integers are JSON numbers. Floating-point values are JSON numbers in the
 //           shortest form that reads back as the same double, always with a '.' or an exponent
-//           ("3.0", never "3", which parsers read as an integer); NaN and the infinities, which
-//           JSON numbers cannot hold, are the strings "NaN", "Infinity" and "-Infinity". bool is
-//           true/false; strings, chars, pointers and user types are strings. No argument keys
-//           when the message was formatted on the calling thread (log_line::fields is empty).
-//   ctx     the thread's context_scope fields as an object, only when there are any
+//           ("3.0", never "3", which parsers read as an integer), in fixed notation from 1e-6 to
+//           below 1e21 and with an exponent outside ("1e+21", "2.5e-7"), as JavaScript writes
+//           numbers; NaN and the infinities, which JSON numbers cannot hold, are the strings
+//           "NaN", "Infinity" and "-Infinity". bool is true/false; strings, chars, pointers and
+//           user types are strings. No argument keys when the message was formatted on the
+//           calling thread (log_line::fields is empty).
+//   ctx     the thread's context_scope fields as an object, only when there are any (keys
+//           already used in it get "f_" in front as below, the fixed keys are free there)
 //
 // Key clashes: an argument whose name equals one of the keys above, or the name of an earlier
 // argument, is written as "f_" + name, repeated until the key is unused ({msg} -> "f_msg"), so
