@@ -37,10 +37,6 @@ template <class T>
 struct uninit_allocator : std::allocator<T> {
   using std::allocator<T>::allocator;
   template <class U>
-  struct rebind {
-    using other = uninit_allocator<U>;
-  };
-  template <class U>
   void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
     ::new (static_cast<void*>(p)) U;
   }

@@ -26,10 +26,11 @@ std::mutex& reclaim_mutex() {
   static std::mutex m;
   return m;
 }
-std::vector<context_node*>& waiting() {  // taken from g_retired, not yet old enough to free
+std::vector<context_node*>& waiting() {  // taken from g_retired, not yet old enough to free; under reclaim_mutex()
   static auto* v = new std::vector<context_node*>;  // leaked: used until exit
   return *v;
 }
+std::atomic<bool> g_any_waiting{false};  // waiting() is not empty: read without the lock
 
 void retire(context_node* n) noexcept {
   // Stopped: every record logged before now has been written (stop() drained the queue, and
@@ -91,7 +92,7 @@ context_node* pack(const std::vector<pending_field>& in) {
 void context_retire(const context_node* n) noexcept { retire(const_cast<context_node*>(n)); }
 
 void context_reclaim(std::uint64_t written_before) noexcept {
-  if (g_retired.load(std::memory_order_relaxed) == nullptr && waiting().empty()) return;
+  if (g_retired.load(std::memory_order_relaxed) == nullptr && !g_any_waiting.load(std::memory_order_relaxed)) return;
   std::unique_lock<std::mutex> lock(reclaim_mutex(), std::try_to_lock);
   if (!lock.owns_lock()) return;
   std::vector<context_node*>& w = waiting();
@@ -102,11 +103,13 @@ void context_reclaim(std::uint64_t written_before) noexcept {
       n = next;
     }
   } catch (...) {
+    g_any_waiting.store(!w.empty(), std::memory_order_relaxed);
     return;  // out of memory: the rest stays listed (leaked, never freed early)
   }
   auto old = std::partition(w.begin(), w.end(), [&](const context_node* n) { return n->retired_at >= written_before; });
   for (auto it = old; it != w.end(); ++it) delete *it;
   w.erase(old, w.end());
+  g_any_waiting.store(!w.empty(), std::memory_order_relaxed);
 }
 
 void context_reclaim_all() noexcept { context_reclaim(UINT64_MAX); }

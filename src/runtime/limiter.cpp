@@ -187,14 +187,14 @@ struct go_context {
   std::uint32_t submitter = 0;
   std::int64_t admitted_ticks = 0;
   source_location loc;
-  gidlog::context context = gidlog::context::get();  // the caller of go(), installed around the job
+  // The caller of go(): installed by the job's own thread; on a pool, the pool job carries it.
+  gidlog::context context = gidlog::context::get();
 };
 
 // Runs a go'd job on the current thread with its token held; gives everything back on every path.
 void run_go(go_context& c, std::uint64_t thread_key) noexcept {
   limiter_core& core = *c.core;
   const std::uint32_t me = gid();
-  const context_scope job_context{c.context};
   set_task_executor(c.entry, me);
   set_task_state(c.entry, task_state::running);
   const std::int64_t t0 = now_ticks();
