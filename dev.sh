@@ -14,9 +14,11 @@ JOBS=${JOBS:-$(nproc)}
 # What each command installs with apt-get when it is missing (Debian 12 package names). Each list
 # is exactly what that command's presets use; `fresh` checks them on a machine that has nothing.
 DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
-               libdw-dev libcpp-httplib-dev)              # thread stacks' file:line, debug_server
+               libdw-dev libcpp-httplib-dev              # thread stacks' file:line, debug_server
+               libcli11-dev libsimdjson-dev zlib1g-dev)  # gidlog-trace (tools/trace): arguments, JSON lines, .gz
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
                nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
+               chromium                                  # draws gidlog-trace's timeline page (tests/trace)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
@@ -66,6 +68,9 @@ check_test_tools() {
   rm -rf "$probe"
   [ -f /usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake ] ||
     die "nlohmann/json is missing (the tests parse the JSON sink's output with it): apt-get install nlohmann-json3-dev"
+  # gidlog-trace's page test loads the page in a real browser; without one it fails, never skips.
+  command -v chromium >/dev/null 2>&1 ||
+    die "'chromium' not found (tests/trace draws the timeline page in headless chromium): apt-get install chromium"
   [ -f /usr/lib/aarch64-linux-gnu/cmake/fmt/fmt-config.cmake ] ||
     die "fmt for arm64 is missing: dpkg --add-architecture arm64 && apt-get update && apt-get install libfmt-dev:arm64"
 }
@@ -89,7 +94,14 @@ case "$cmd" in
     echo "== examples/quick_start.cpp =="
     ./examples/quick_start
     echo; echo "== examples/service.cpp =="
-    ./examples/service
+    ./examples/service | tee service.log
+    # gidlog-trace (tools/trace): one request of the run above, from the console copy (its %C
+    # pattern) and from the JSON-lines copy; see README "Tracing a request".
+    echo; echo "== gidlog-trace follow --field req=r-2 (the service's console output) =="
+    ./tools/trace/gidlog-trace --pattern '[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C' --max-errors 0 \
+      follow --field req=r-2 service.log
+    echo; echo "== gidlog-trace follow --field req=r-2 (its JSON-lines copy) =="
+    ./tools/trace/gidlog-trace follow --field req=r-2 "${TMPDIR:-/tmp}/gidlog-service.jsonl"
     ;;
   test)
     install_deps "${TEST_PACKAGES[@]}"
@@ -106,14 +118,14 @@ case "$cmd" in
     # TSan (src/frontend/shared.h), so a report means a real race even when stacks cannot be
     # symbolized; the symbolizer is named only to make such a report readable.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 external_symbolizer_path=$symbolizer" \
-      ctest --preset tsan -j"$JOBS" -LE "consumer|bench" -E "a second crash in another sink"
+      ctest --preset tsan -j"$JOBS" -LE "consumer|bench|trace" -E "a second crash in another sink"
     # Left out above: under TSan, the crash drain's recovery from a second SIGSEGV inside the
     # signal handler (siglongjmp out of the nested handler) does not work with TSan's own signal
     # interception; that test runs in the release and ASan builds.
     echo "== AddressSanitizer + UBSan build (g++) =="
     build asan
     ASAN_OPTIONS="detect_leaks=1 external_symbolizer_path=$symbolizer" UBSAN_OPTIONS="print_stacktrace=1" \
-      ctest --preset asan -j"$JOBS" -LE "consumer|bench"
+      ctest --preset asan -j"$JOBS" -LE "consumer|bench|^trace$"  # gidlog-trace: its bad-input test only
     echo "== libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-20} s each =="
     tests/fuzz/run_fuzz.sh "${GIDLOG_FUZZ_SECONDS:-20}"
     echo "== aarch64 cross build of the whole logger, its tests under qemu =="

@@ -7,11 +7,6 @@
 
 namespace gidlog_trace {
 
-namespace {
-// Text times have a resolution as coarse as a millisecond (%e): an interval check allows that.
-constexpr std::int64_t slack_ns = 1'000'000;
-}  // namespace
-
 follower::follower(follow_query q) : q_(std::move(q)), quoted_value_(logfmt_escaped(q_.value)) {}
 
 bool follower::field_matches(const record& r) const {
@@ -23,7 +18,10 @@ bool follower::field_matches(const record& r) const {
 // The depth of a job submitted by `submitter` at `submitted_at`, or -1 when the submitter was not
 // on the trail then. A limiter writes no record when go() is called, so its jobs are judged by the
 // submitter's state when the job was admitted (start time minus the wait).
-int follower::submitter_depth(std::uint32_t submitter, std::int64_t submitted_at) {
+// Times are cut to the log's resolution (a millisecond with %e) and the wait to a microsecond: the
+// interval check allows that much and no more.
+int follower::submitter_depth(std::uint32_t submitter, std::int64_t submitted_at, std::int64_t resolution_ns) {
+  const std::int64_t slack_ns = resolution_ns + 1000;
   if (q_.gid && submitter == *q_.gid) return 1;
   auto it = gids_.find(submitter);
   if (it == gids_.end()) return -1;
@@ -53,7 +51,9 @@ int follower::visit(const record& r) {
         d = p->second;
         pending_.erase(p);
       } else {
-        d = submitter_depth(hop_.submitter, r.time_ns - hop_.wait_us * 1000);
+        // A pool job always has its "submitted" record: not pending means not on the trail. A
+        // limiter writes none, so its submitter is judged at the time the job was admitted.
+        if (hop_.limiter) d = submitter_depth(hop_.submitter, r.time_ns - hop_.wait_us * 1000, r.resolution_ns);
         if (d < 0 && field_matches(r)) d = 1;  // submitted from outside the trail, same request
       }
       if (d < 0) break;
@@ -73,11 +73,18 @@ int follower::visit(const record& r) {
         if (g->stack.empty()) {
           g->last_out = r.time_ns;
           g->last_depth = d;
+          g->last_job = key;
         }
         return d;
       }
       break;
     }
+    case hop_kind::slow:
+      // Written by the worker right after the job's "finished" record.
+      if (!active && g != nullptr && g->last_out >= 0 &&
+          g->last_job == job_key{hop_.job, std::hash<std::string_view>{}(hop_.owner)})
+        return g->last_depth;
+      break;
     default: break;
   }
   return on_trail ? depth : -1;

@@ -50,10 +50,11 @@ class follower {
     std::vector<activation> stack;  // followed jobs running on this gid, innermost last
     std::int64_t last_in = 0, last_out = -1;
     int last_depth = 0;
+    job_key last_job{0, 0};  // the followed job that ran last (its slow-job warning comes after)
   };
 
   bool field_matches(const record& r) const;
-  int submitter_depth(std::uint32_t submitter, std::int64_t submitted_at);
+  int submitter_depth(std::uint32_t submitter, std::int64_t submitted_at, std::int64_t resolution_ns);
 
   follow_query q_;
   std::string quoted_value_;  // the value as %C writes it inside quotes

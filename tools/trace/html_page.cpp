@@ -34,9 +34,10 @@ body { font: 13px system-ui, sans-serif; margin: 12px; color: #222; }
 constexpr const char* tail = R"HTML(</script>
 <script>
 "use strict";
+(() => {  // nothing global: window already has names such as `top`
 const data = JSON.parse(document.getElementById("data").textContent);
 const NS = "http://www.w3.org/2000/svg";
-const labelW = 260, laneH = 26, top = 24;
+const labelW = 260, laneH = 26, axisH = 24;
 const view = document.getElementById("view");
 let scale = 1;  // pixels per microsecond
 function fit() { scale = Math.max(1e-6, (Math.max(600, view.clientWidth || 1200) - labelW - 20) / Math.max(1, data.end)); }
@@ -58,7 +59,7 @@ function show(i) {
 }
 function draw() {
   view.textContent = "";
-  const w = Math.ceil(x(data.end)) + 20, h = top + data.lanes.length * laneH + 10;
+  const w = Math.ceil(x(data.end)) + 20, h = axisH + data.lanes.length * laneH + 10;
   const svg = el("svg", {width: w, height: h, id: "timeline"}, view);
   const defs = el("defs", {}, svg);
   const m = el("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto"}, defs);
@@ -70,24 +71,24 @@ function draw() {
   }
   data.lanes.forEach((ln, i) => {
     const g = el("g", {class: "lane", "data-gid": ln.gid}, svg);
-    const y = top + i * laneH;
+    const y = axisH + i * laneH;
     el("rect", {class: "lane-bg", x: 0, y: y, width: w, height: laneH - 2}, g);
     el("text", {class: "label", x: 4, y: y + 16}, g, "gid-" + ln.gid + (ln.name ? " " + ln.name : "") + " (" + ln.records + ")");
   });
   const lanes = svg.querySelectorAll("g.lane");
   data.slices.forEach((s, i) => {
-    const y = top + s.lane * laneH + 3, x0 = x(s.t0), wd = Math.max(2, (s.t1 - s.t0) * scale);
+    const y = axisH + s.lane * laneH + 3, x0 = x(s.t0), wd = Math.max(2, (s.t1 - s.t0) * scale);
     const r = el("rect", {class: "slice", "data-i": i, x: x0, y: y, width: wd, height: laneH - 8}, lanes[s.lane]);
     el("title", {}, r, s.name + "\n" + s.info);
     r.addEventListener("click", () => show(i));
     if (wd > 60) el("text", {class: "slice-text", x: x0 + 3, y: y + 13}, lanes[s.lane], s.name);
   });
   for (const f of data.flows) {
-    const y0 = top + f[0] * laneH + laneH / 2, y1 = top + f[2] * laneH + laneH / 2;
+    const y0 = axisH + f[0] * laneH + laneH / 2, y1 = axisH + f[2] * laneH + laneH / 2;
     el("path", {class: "flow", d: "M" + x(f[1]) + "," + y0 + " L" + x(f[3]) + "," + y1}, svg);
   }
   for (const e of data.instants) {
-    const cx = x(e.t), cy = top + e.lane * laneH + 4;
+    const cx = x(e.t), cy = axisH + e.lane * laneH + 4;
     const p = el("path", {class: "instant", d: "M" + (cx - 4) + "," + cy + " L" + (cx + 4) + "," + cy + " L" + cx + "," + (cy + 8) + " z"}, svg);
     el("title", {}, p, e.text);
   }
@@ -113,6 +114,7 @@ document.getElementById("start").textContent = "from " + data.start;
 fit();
 draw();
 if (data.slices.length > 0) show(0);
+})();
 </script>
 </body></html>
 )HTML";

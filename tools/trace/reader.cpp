@@ -40,14 +40,15 @@ class byte_source {
   ~byte_source() {
     if (gz_ != nullptr) gzclose(gz_);
   }
-  bool gz_failed() const noexcept { return fd_ >= 0 && gz_ == nullptr && want_gz_; }
   // Bytes read, 0 at the end, -1 on an error (text in err).
   long read(char* to, std::size_t n, std::string& err) {
     if (gz_ != nullptr) {
       const int got = gzread(gz_, to, static_cast<unsigned>(n));
-      if (got < 0) {
-        int code = 0;
-        err = gzerror(gz_, &code);
+      int code = Z_OK;
+      const char* what = gzerror(gz_, &code);
+      // A stream cut short reads to its end, then reports Z_BUF_ERROR rather than failing.
+      if (got < 0 || (got == 0 && code != Z_OK)) {
+        err = what;
         return -1;
       }
       return got;
@@ -64,18 +65,13 @@ class byte_source {
  private:
   int fd_;
   gzFile gz_ = nullptr;
-  bool want_gz_ = false;
 };
 
 }  // namespace
 
 std::vector<std::string> expand_rotated(const std::string& path) {
-  std::string base = path;
-  std::string gz;
-  if (base.size() > 3 && base.compare(base.size() - 3, 3, ".gz") == 0) {
-    gz = ".gz";
-    base.resize(base.size() - 3);
-  }
+  std::string base = path;  // "app.log.gz" stands for the set of app.log
+  if (base.size() > 3 && base.compare(base.size() - 3, 3, ".gz") == 0) base.resize(base.size() - 3);
   // The split log_file uses: "dir/app.log" -> "dir/app" + ".log"; no dot in the name: no extension.
   const std::size_t slash = base.rfind('/');
   const std::size_t name_at = slash == std::string::npos ? 0 : slash + 1;
@@ -91,7 +87,6 @@ std::vector<std::string> expand_rotated(const std::string& path) {
   }
   std::vector<std::string> out(older.rbegin(), older.rend());
   out.push_back(path);
-  (void)gz;
   return out;
 }
 

@@ -25,6 +25,7 @@ struct field_view {
 struct record {
   std::int64_t time_ns = 0;  // see time_key() in text_parser.h; 0 when the line has no time
   bool has_time = false;
+  std::int64_t resolution_ns = 1;  // how finely the line gave its time (%e: 1 ms)
   level lvl = level::unknown;
   std::uint32_t gid = 0;
   bool has_gid = false;
@@ -42,6 +43,7 @@ struct record {
   void clear() {
     time_ns = 0;
     has_time = false;
+    resolution_ns = 1;
     lvl = level::unknown;
     gid = 0;
     has_gid = false;

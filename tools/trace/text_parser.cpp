@@ -86,7 +86,8 @@ bool parse_rfc3339(std::string_view s, std::int64_t& out) noexcept {
     if (!read_fixed(s, p, 2, om)) return false;
     offset_min = (neg ? -1 : 1) * (oh * 60 + om);
   }
-  if (p != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  // Nanoseconds since 1970 in 64 bits reach from 1678 to 2262.
+  if (p != s.size() || y < 1678 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
   out = time_key(static_cast<int>(y), static_cast<int>(mo), static_cast<int>(d), static_cast<int>(h),
                  static_cast<int>(mi), static_cast<int>(sec), frac) -
         offset_min * 60'000'000'000LL;
@@ -177,6 +178,7 @@ bool text_parser::parse(std::string_view s, record& r, const char*& why) {
   int year = year_, month = 1, day = 1, hour = 0, minute = 0, second = 0;
   std::int64_t frac = 0, offset_min = 0, v = 0;
   bool timed = false;
+  std::int64_t resolution = 1'000'000'000;
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
     const token& t = tokens_[i];
     const token* next = i + 1 < tokens_.size() ? &tokens_[i + 1] : nullptr;
@@ -202,9 +204,9 @@ bool text_parser::parse(std::string_view s, record& r, const char*& why) {
           case 'H': hour = iv; break;
           case 'M': minute = iv; break;
           case 'S': second = iv; break;
-          case 'e': frac = v * 1'000'000; break;
-          case 'f': frac = v * 1'000; break;
-          default: frac = v; break;
+          case 'e': frac = v * 1'000'000, resolution = 1'000'000; break;
+          case 'f': frac = v * 1'000, resolution = 1'000; break;
+          default: frac = v, resolution = 1; break;
         }
         timed = true;
         continue;
@@ -313,6 +315,7 @@ bool text_parser::parse(std::string_view s, record& r, const char*& why) {
     }
     r.time_ns = time_key(year, month, day, hour, minute, second, frac) - offset_min * 60'000'000'000LL;
     r.has_time = true;
+    r.resolution_ns = resolution;
   }
   r.raw = s;
   return true;
