@@ -144,6 +144,7 @@ case "$cmd" in
     for b in bench/bm_*; do [ -x "$b" ] && "$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; done
     [ -x bench/latency ] && bench/latency --records 200000
     [ -x bench/throughput ] && bench/throughput
+    [ -x bench/trace_throughput ] && bench/trace_throughput  # gidlog-trace's reading speed
     ;;
   fresh)
     install_deps "${FRESH_PACKAGES[@]}"

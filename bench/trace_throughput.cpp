@@ -1,6 +1,7 @@
 // gidlog-trace's reading speed: lines per second parsed and filtered by the code `follow` runs
 // (reader + pattern or JSON parse + hop tracking + filter), on a log written here in the shape a
-// service writes: 16 gids, one request in 64 handed through a pool, context on every line.
+// service writes: 16 gids, context on every line, every 64th line a pool job's "started" hop record
+// and 16 lines later (same gid) its "finished" one.
 //
 //   bench/trace_throughput [--lines N] [--runs R] [--json]
 //
@@ -31,7 +32,14 @@ std::string make_log(std::size_t n, bool json) {
     const unsigned gid = 4700 + static_cast<unsigned>(i % 16);
     const unsigned req = static_cast<unsigned>(i / 8);
     const unsigned ms = static_cast<unsigned>(i / 1000 % 1000), sec = static_cast<unsigned>(i / 1'000'000 % 60);
-    if (json) {
+    if (i % 64 == 16) {  // the job started 16 lines ago, on this gid
+      if (json)
+        std::fprintf(f, "{\"ts\":\"2026-11-30T19:28:%02u.%03u000000Z\",\"level\":\"TRACE\",\"gid\":%u,\"file\":\"worker_pool.cpp\",\"line\":294,\"func\":\"run_job\",\"logger\":\"gidlog.runtime\",\"msg\":\"pool \\\"requests\\\": job %llu finished on gid-%u in 80 us (ok), submitted by gid-4700\",\"owner\":\"pool \\\"requests\\\"\",\"job\":%llu,\"ctx\":{\"req\":\"r-%u\"}}\n",
+                     sec, ms, gid, static_cast<unsigned long long>(job), gid, static_cast<unsigned long long>(job), req);
+      else
+        std::fprintf(f, "[1130/1928%02u.%03u:TRACE:gid-%u:worker_pool.cpp:294] pool \"requests\": job %llu finished on gid-%u in 80 us (ok), submitted by gid-4700 req=r-%u\n",
+                     sec, ms, gid, static_cast<unsigned long long>(job), gid, req);
+    } else if (json) {
       if (i % 64 == 0 && ++job != 0)
         std::fprintf(f, "{\"ts\":\"2026-11-30T19:28:%02u.%03u000000Z\",\"level\":\"TRACE\",\"gid\":%u,\"file\":\"worker_pool.cpp\",\"line\":281,\"func\":\"run_job\",\"logger\":\"gidlog.runtime\",\"msg\":\"pool \\\"requests\\\": job %llu started on gid-%u, submitted by gid-4700, queue wait 12 us\",\"tmpl\":\"{owner}: job {job} started on gid-{executor}, submitted by gid-{submitter}, queue wait {wait_us} us\",\"owner\":\"pool \\\"requests\\\"\",\"job\":%llu,\"executor\":%u,\"submitter\":4700,\"wait_us\":12,\"ctx\":{\"req\":\"r-%u\"}}\n",
                      sec, ms, gid, static_cast<unsigned long long>(job), gid, static_cast<unsigned long long>(job), gid, req);

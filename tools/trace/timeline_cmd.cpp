@@ -46,6 +46,25 @@ struct lane {
 
 using job_id = std::pair<std::uint64_t, std::string>;  // job, owner
 
+// One record as the page lists it, the same for text and JSON input: time of day, level, gid,
+// site, message, context.
+std::string readable(const record& r) {
+  std::string s = format_time(r.time_ns).substr(11);
+  s += ' ';
+  s += level_name(r.lvl);
+  s += " gid-" + std::to_string(r.gid) + ' ';
+  s += r.file;
+  s += ':' + std::to_string(r.line) + ' ';
+  s += r.msg;
+  for (const field_view& f : r.ctx) {
+    s += ' ';
+    s += f.key;
+    s += '=';
+    s += f.value;
+  }
+  return s;
+}
+
 }  // namespace
 
 int run_timeline(const inputs& in, const timeline_options& o) {
@@ -93,7 +112,7 @@ int run_timeline(const inputs& in, const timeline_options& o) {
     // The record belongs to the innermost job open on its gid (the start and finish records too).
     if (auto rn = running.find(r.gid); rn != running.end() && !rn->second.empty()) {
       slice& s = slices[rn->second.back()];
-      if (s.records.size() < o.records_per_slice) s.records.emplace_back(r.raw);
+      if (s.records.size() < o.records_per_slice) s.records.push_back(readable(r));
       else ++s.records_dropped;
     }
     if (h.kind == hop_kind::finish) {
