@@ -116,6 +116,27 @@ TEST_CASE("follow --gid follows the accept thread through the hop records, not t
   }
 }
 
+TEST_CASE("follow reads a log written with every pattern flag the same as its JSON copy", "[trace]") {
+  const std::string dir = logs + "/flags";
+  const std::string pattern = slurp(dir + "/pattern.txt");  // see tests/trace/CMakeLists.txt
+  REQUIRE(pattern.find("%!") != std::string::npos);
+  const result json = trace("follow --field req=r-5 " + quoted(dir + "/app.jsonl"), "flags_json");
+  const result text = trace("--pattern " + quoted(pattern) + " follow --field req=r-5 " + quoted(dir + "/app.log"), "flags_text");
+  REQUIRE(json.status == 0);
+  REQUIRE(text.status == 0);
+  CHECK(text.err.find("skipped") == std::string::npos);  // every line read
+  // "2026-11-30 21:52:01.543317123+0000 [I] INFO main gid-7 pid-7 /path/x.cpp func x.cpp:47 %| msg"
+  static const std::regex re(R"(^(\d+) +\S+ \S+ \[[TDIWEF]\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) \S+ gid-(\d+) pid-\d+ \S+ .* (\S+):(\d+) %\| )");
+  std::multiset<rec_key> tk;
+  for (const std::string& l : lines(text.out)) {
+    std::smatch m;
+    REQUIRE(std::regex_search(l, m, re));
+    tk.insert({std::stoi(m[1]), static_cast<unsigned>(std::stoul(m[3])), m[2], m[4], static_cast<unsigned>(std::stoul(m[5]))});
+  }
+  CHECK(tk == keys_of_json_output(json.out));
+  CHECK(tk.size() >= 15);  // 3 pool jobs and a limiter job: 4 records each at least
+}
+
 TEST_CASE("follow reads a rotated set oldest first, .gz parts included, and stdin", "[trace]") {
   namespace fs = std::filesystem;
   const std::string dir = logs + "/rotated";

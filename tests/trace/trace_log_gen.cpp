@@ -3,7 +3,8 @@
 // its own in a context_scope req=r-N, go through three pools (ingress -> parse -> store) and a
 // limiter (db, one token) whose job runs on a thread of its own; the pools' workers are shared, so
 // a follower has to tell the requests apart by the jobs' lifetimes, not by gid.
-//   trace_log_gen DIR   -> DIR/app.log, DIR/app.jsonl, DIR/rot.log (+ rot.N.log)
+//   trace_log_gen DIR [PATTERN]  -> DIR/app.log, DIR/app.jsonl, DIR/rot.log (+ rot.N.log); with a
+//                                   PATTERN, DIR/app.log is written with it and no rotated set
 // Every job logs "stage X depth D" so a test can check the hop depth gidlog-trace prints.
 #include <chrono>
 #include <cstdio>
@@ -19,18 +20,20 @@
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: trace_log_gen DIR\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: trace_log_gen DIR [PATTERN]\n");
     return 2;
   }
   const std::string dir = argv[1];
   gidlog::options opt;
   opt.pattern = "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v%C";  // not the default: --pattern is tested
+  if (argc == 3) opt.pattern = argv[2];
   opt.level = gidlog::level::trace;
   opt.sinks = {gidlog::file_sink(dir + "/app.log", {.truncate = true}),
-               gidlog::json_sink(dir + "/app.jsonl", {.file = {.truncate = true}}),
-               gidlog::rotating_file_sink(dir + "/rot.log", gidlog::rotation{.max_bytes = 4 << 10, .max_files = 1000},
-                                          {.truncate = true})};
+               gidlog::json_sink(dir + "/app.jsonl", {.file = {.truncate = true}})};
+  if (argc == 2)
+    opt.sinks.push_back(gidlog::rotating_file_sink(dir + "/rot.log", gidlog::rotation{.max_bytes = 4 << 10, .max_files = 1000},
+                                                   {.truncate = true}));
   gidlog::start(opt);
   gidlog::set_runtime_log_level(gidlog::level::trace);
   {

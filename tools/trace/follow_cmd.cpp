@@ -19,8 +19,9 @@ int run_follow(const inputs& in, const follow_query& q, const record_filter& f, 
     std::fprintf(out, "%d %.*s%.*s\n", depth, indent, spaces, static_cast<int>(r.raw.size()), r.raw.data());
   });
   std::fflush(out);
-  std::fprintf(stderr, "gidlog-trace: %llu records on the trail (%llu jobs followed), %llu lines read, %llu bad\n",
+  std::fprintf(stderr, "gidlog-trace: %llu records on the trail (%llu job%s followed), %llu lines read, %llu bad\n",
                static_cast<unsigned long long>(shown), static_cast<unsigned long long>(trail.jobs_followed()),
+               trail.jobs_followed() == 1 ? "" : "s",
                static_cast<unsigned long long>(st.lines), static_cast<unsigned long long>(st.bad));
   return exit_status(st, shown > 0);
 }

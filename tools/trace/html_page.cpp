@@ -40,7 +40,7 @@ const NS = "http://www.w3.org/2000/svg";
 const labelW = 260, laneH = 26, axisH = 24;
 const view = document.getElementById("view");
 let scale = 1;  // pixels per microsecond
-function fit() { scale = Math.max(1e-6, (Math.max(600, view.clientWidth || 1200) - labelW - 20) / Math.max(1, data.end)); }
+function fit() { scale = Math.max(1e-6, (Math.max(600, view.clientWidth || 1200) - labelW - 60) / Math.max(1, data.end)); }
 function el(name, attrs, parent, text) {
   const e = document.createElementNS(NS, name);
   for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -59,7 +59,7 @@ function show(i) {
 }
 function draw() {
   view.textContent = "";
-  const w = Math.ceil(x(data.end)) + 20, h = axisH + data.lanes.length * laneH + 10;
+  const w = Math.ceil(x(data.end)) + 60, h = axisH + data.lanes.length * laneH + 10;
   const svg = el("svg", {width: w, height: h, id: "timeline"}, view);
   const defs = el("defs", {}, svg);
   const m = el("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto"}, defs);
