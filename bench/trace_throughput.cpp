@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "follow.h"
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
     }
   }
   const std::string path = make_log(lines, json);
+  struct stat st_file {};
+  ::stat(path.c_str(), &st_file);
   gidlog_trace::reader_options ro;
   ro.pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C";  // the service's: context pairs to split off
   ro.year = 2026;
@@ -103,7 +107,11 @@ int main(int argc, char** argv) {
   }
   unlink(path.c_str());
   std::sort(rates.begin(), rates.end());
-  std::printf("%s lines, %zu per run: median %.2f M lines/s, min %.2f, max %.2f (%d runs)\n", json ? "JSON" : "text",
-              lines, rates[rates.size() / 2], rates.front(), rates.back(), runs);
+  // Peak memory against the file's size: the reader streams, so the first stays small.
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("%s lines, %zu per run (%.0f MB): median %.2f M lines/s, min %.2f, max %.2f (%d runs); peak RSS %.1f MB\n",
+              json ? "JSON" : "text", lines, static_cast<double>(st_file.st_size) / 1e6, rates[rates.size() / 2],
+              rates.front(), rates.back(), runs, static_cast<double>(ru.ru_maxrss) / 1024.0);
   return 0;
 }

@@ -33,7 +33,7 @@ std::size_t count_lines_with(const std::string& out, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("bad lines are reported with their number and skipped, good ones still match", "[trace]") {
+TEST_CASE("bad lines are reported with their number and skipped, good ones still match", "[trace_input]") {
   for (const bool json : {true, false}) {
     INFO((json ? "JSON lines" : "text lines"));
     const std::string src = logs + (json ? "/app.jsonl" : "/app.log");
@@ -67,7 +67,7 @@ TEST_CASE("bad lines are reported with their number and skipped, good ones still
   }
 }
 
-TEST_CASE("empty, missing and wholly bad inputs: no crash, exit status 1 or 2", "[trace]") {
+TEST_CASE("empty, missing and wholly bad inputs: no crash, exit status 1 or 2", "[trace_input]") {
   const std::string empty = logs + "/empty.log";
   write(empty, "");
   for (const char* cmd : {"follow --gid 1", "summary", "timeline --out /dev/null"}) {

@@ -85,7 +85,7 @@ std::string format_time(std::int64_t ns) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
   const std::int64_t us = rest / 1000;
-  char buf[48];
+  char buf[96];  // room for any int64 fields (GCC checks the worst case)
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lld", static_cast<long long>(y), m, d,
                 static_cast<long long>(us / 3'600'000'000LL), static_cast<long long>(us / 60'000'000 % 60),
                 static_cast<long long>(us / 1'000'000 % 60), static_cast<long long>(us % 1'000'000));
