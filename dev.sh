@@ -95,13 +95,14 @@ case "$cmd" in
     ./examples/quick_start
     echo; echo "== examples/service.cpp =="
     ./examples/service | tee service.log
-    # gidlog-trace (tools/trace): one request of the run above, from the console copy (its %C
-    # pattern) and from the JSON-lines copy; see README "Tracing a request".
-    echo; echo "== gidlog-trace follow --field req=r-2 (the service's console output) =="
+    # gidlog-trace (tools/trace), README "Tracing a request": the run above summarised from its
+    # JSON-lines copy, then one request followed through the pool in its console copy (the %C
+    # pattern; the continuation lines of multi-line messages are counted as bad lines).
+    echo; echo "== gidlog-trace summary (the JSON-lines copy) =="
+    ./tools/trace/gidlog-trace summary "${TMPDIR:-/tmp}/gidlog-service.jsonl"
+    echo; echo "== gidlog-trace follow --field req=r-2 (the console output above) =="
     ./tools/trace/gidlog-trace --pattern '[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C' --max-errors 0 \
       follow --field req=r-2 service.log
-    echo; echo "== gidlog-trace follow --field req=r-2 (its JSON-lines copy) =="
-    ./tools/trace/gidlog-trace follow --field req=r-2 "${TMPDIR:-/tmp}/gidlog-service.jsonl"
     ;;
   test)
     install_deps "${TEST_PACKAGES[@]}"
