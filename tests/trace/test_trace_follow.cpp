@@ -50,8 +50,7 @@ struct expected {
 };
 
 // From the JSON copy alone: the request's records are those whose context says req=r-N (the
-// runtime carries it to every job); --gid adds the accept thread's record outside the scope and
-// leaves out the limiter thread's DEBUG record written before its job started.
+// runtime carries it to every job); --gid adds the accept thread's record outside the scope.
 expected expected_for(const std::string& req) {
   expected e;
   const auto records = json_records();
@@ -60,12 +59,10 @@ expected expected_for(const std::string& req) {
   REQUIRE(e.root_gid != 0);
   for (const auto& r : records) {
     const unsigned gid = r["gid"];
-    const std::string msg = r["msg"];
     const bool mine = ctx_of(r, "req") == req;
     rec_key k{0, gid, r["level"], r["file"], r["line"]};  // depths are checked on the stage records
     if (mine) e.by_field.insert(k);
-    const bool limiter_thread_debug = r["level"] == "DEBUG" && msg.find(" thread gid-") != std::string::npos;
-    if ((mine && !limiter_thread_debug) || gid == e.root_gid) e.by_gid.insert(k);
+    if (mine || gid == e.root_gid) e.by_gid.insert(k);
   }
   return e;
 }

@@ -46,6 +46,11 @@ int follower::visit(const record& r) {
       break;
     case hop_kind::start: {
       const job_key key{hop_.job, std::hash<std::string_view>{}(hop_.owner)};
+      std::optional<held_for_job> held;  // taken on every start, so held_ stays small
+      if (auto h = held_.find(r.gid); h != held_.end()) {
+        held = std::move(h->second);
+        held_.erase(h);
+      }
       int d = -1;
       if (auto p = pending_.find(key); p != pending_.end()) {
         d = p->second;
@@ -57,6 +62,7 @@ int follower::visit(const record& r) {
         if (d < 0 && field_matches(r)) d = 1;  // submitted from outside the trail, same request
       }
       if (d < 0) break;
+      if (held && held->key == key) released_ = std::move(held->rec);
       ++jobs_;
       gid_state& e = gids_[r.gid];
       if (e.stack.empty()) e.last_in = r.time_ns;
@@ -79,6 +85,12 @@ int follower::visit(const record& r) {
       }
       break;
     }
+    case hop_kind::thread_start:
+      if (!on_trail) {
+        held_[r.gid] = {{hop_.job, std::hash<std::string_view>{}(hop_.owner)}, {r.time_ns, r.lvl, std::string(r.raw)}};
+        return -1;
+      }
+      break;
     case hop_kind::slow:
       // Written by the worker right after the job's "finished" record.
       if (!active && g != nullptr && g->last_out >= 0 &&

@@ -33,6 +33,20 @@ class follower {
 
   std::uint64_t jobs_followed() const noexcept { return jobs_; }
 
+  // A limiter's job thread writes "job J thread gid-E started" before the job's "started" record
+  // says whether it is on the trail; the follower holds that one record (one per gid) and hands it
+  // over when the job's start puts it on the trail, to be printed just before the start record.
+  struct held_record {
+    std::int64_t time_ns = 0;
+    level lvl = level::unknown;
+    std::string raw;
+  };
+  std::optional<held_record> take_released() {
+    std::optional<held_record> r = std::move(released_);
+    released_.reset();
+    return r;
+  }
+
  private:
   struct job_key {
     std::uint64_t job;
@@ -60,6 +74,12 @@ class follower {
   std::string quoted_value_;  // the value as %C writes it inside quotes
   std::unordered_map<std::uint32_t, gid_state> gids_;
   std::unordered_map<job_key, int, key_hash> pending_;  // submitted by the trail, not started yet
+  struct held_for_job {
+    job_key key;
+    held_record rec;
+  };
+  std::unordered_map<std::uint32_t, held_for_job> held_;  // per gid
+  std::optional<held_record> released_;
   hop hop_;
   std::uint64_t jobs_ = 0;
 };

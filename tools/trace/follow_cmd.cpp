@@ -13,9 +13,14 @@ int run_follow(const inputs& in, const follow_query& q, const record_filter& f, 
   static constexpr char spaces[] = "                                                                ";
   const scan_stats st = sc.run(in.files, [&](const record& r) {
     const int depth = trail.visit(r);
-    if (depth < 0 || !f.pass(r)) return;
-    ++shown;
+    if (depth < 0) return;
     const int indent = std::min(2 * depth, static_cast<int>(sizeof spaces - 1));
+    if (auto held = trail.take_released(); held && f.pass(held->lvl, held->time_ns)) {
+      ++shown;
+      std::fprintf(out, "%d %.*s%s\n", depth, indent, spaces, held->raw.c_str());
+    }
+    if (!f.pass(r.lvl, r.time_ns)) return;
+    ++shown;
     std::fprintf(out, "%d %.*s%.*s\n", depth, indent, spaces, static_cast<int>(r.raw.size()), r.raw.data());
   });
   std::fflush(out);

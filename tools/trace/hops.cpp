@@ -46,10 +46,12 @@ hop read_hop(const record& r) noexcept {
   h.name = m.substr(name_at, close - name_at);
   cursor c{m, close + 3};
   std::uint64_t v = 0;
-  if (r.lvl == level::debug) {  // `pool "P": worker I started on gid-E`: names the worker's lane
+  if (r.lvl == level::debug) {
     if (c.lit("worker ") && c.num(v) && c.lit(" started on ") && c.gid(h.executor)) {
       h.worker = static_cast<std::uint32_t>(v);
       h.kind = hop_kind::worker_start;
+    } else if (lim && c.lit("job ") && c.num(h.job) && c.lit(" thread ") && c.gid(h.executor) && c.lit(" started")) {
+      h.kind = hop_kind::thread_start;
     }
     return h;
   }

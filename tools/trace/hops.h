@@ -5,7 +5,9 @@
 //   pool "P": job J started on gid-E, submitted by gid-S, queue wait W us
 //   limiter "L": job J started on gid-E, submitted by gid-S, waited W us
 //   pool "P" / limiter "L": job J finished on gid-E in R us (ok|threw), submitted by gid-S
-// and the slow-job and limiter-reject WARN records that summary counts.
+// and the slow-job and limiter-reject WARN records that summary counts, and two DEBUG records:
+//   pool "P": worker I started on gid-E            (names a lane)
+//   limiter "L": job J thread gid-E started        (a limiter's job thread, before "started")
 #include <cstdint>
 #include <string_view>
 
@@ -13,7 +15,7 @@
 
 namespace gidlog_trace {
 
-enum class hop_kind : std::uint8_t { none, submit, start, finish, slow, reject, worker_start };
+enum class hop_kind : std::uint8_t { none, submit, start, finish, slow, reject, worker_start, thread_start };
 
 struct hop {
   hop_kind kind = hop_kind::none;

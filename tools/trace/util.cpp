@@ -63,9 +63,9 @@ std::optional<time_bound> parse_time_bound(std::string_view s, int year) {
   return std::nullopt;
 }
 
-bool record_filter::pass(const record& r) const noexcept {
-  if (r.lvl < min_level) return false;
-  auto value = [&](const time_bound& b) { return b.time_of_day ? ((r.time_ns % day_ns) + day_ns) % day_ns : r.time_ns; };
+bool record_filter::pass(level l, std::int64_t time_ns) const noexcept {
+  if (l < min_level) return false;
+  auto value = [&](const time_bound& b) { return b.time_of_day ? ((time_ns % day_ns) + day_ns) % day_ns : time_ns; };
   if (from && value(*from) < from->ns) return false;
   if (to && value(*to) > to->ns) return false;
   return true;

@@ -22,7 +22,8 @@ std::optional<time_bound> parse_time_bound(std::string_view s, int year);
 struct record_filter {
   std::optional<time_bound> from, to;  // inclusive
   level min_level = level::trace;
-  bool pass(const record& r) const noexcept;
+  bool pass(level l, std::int64_t time_ns) const noexcept;
+  bool pass(const record& r) const noexcept { return pass(r.lvl, r.time_ns); }
 };
 
 // "2026-11-30T19:28:18.812724" from a time key (microseconds).
