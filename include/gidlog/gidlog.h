@@ -10,9 +10,11 @@
 //
 // Threading: every function here may be called from any thread. LOG_* never blocks except
 // under queue_policy::block with a full queue, never throws and never allocates for built-in
-// argument types (arithmetic, bool, char, pointers, C strings, std::string, std::string_view).
-// Any other formattable type is formatted on the calling thread, so a reference it holds can
-// never dangle by the time the backend writes the line.
+// argument types (arithmetic, bool, char, pointers, C strings, std::string, std::string_view),
+// and captures the common standard types (chrono, optional, vectors and arrays of numbers, enums,
+// error_code, path, char8_t text; see detail/std_types.h) as values too. Any other formattable
+// type is formatted on the calling thread, so a reference it holds can never dangle by the time
+// the backend writes the line.
 #include <cstdint>
 
 #include <gidlog/config.h>

@@ -31,7 +31,9 @@ namespace detail {
 // What a call at one level does; one byte per level, so the check is a single load.
 inline constexpr std::uint8_t drop_action = 0;
 inline constexpr std::uint8_t write_action = 1;
-inline constexpr std::uint8_t keep_action = 2;  // below the level: into the backtrace ring
+// Below the level: into the backtrace ring. The sign bit, so the flags of the gate's zero test
+// already say it (one branch on a written record, no compare).
+inline constexpr std::uint8_t keep_action = 0x81;
 
 struct level_gate {
   std::atomic<std::uint8_t> action[8];

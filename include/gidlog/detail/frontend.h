@@ -150,7 +150,7 @@ void preformat(record& r, bool kept, const call_extras& x, std::string_view f, c
 // message formatted here. A run-time format string (meta_runtime) travels with the values.
 template <const site_info* Site, std::uint8_t Flags, class... A>
 void encode_call(record& r, std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
-  const bool kept = action == keep_action;
+  const bool kept = static_cast<std::int8_t>(action) < 0;  // keep_action
   if constexpr (all_deferred_v<A...>) {
     encode_flagged<Site, Flags>(r, kept, x, args...);
   } else {
