@@ -11,7 +11,7 @@
 
 #include <gidlog/gidlog.h>
 
-#include "test_sink.h"
+#include "log_capture.h"
 
 struct rf_point {
   int x, y;
@@ -23,22 +23,14 @@ struct fmt::formatter<rf_point> : fmt::formatter<int> {
 
 namespace {
 
-using gidlog_test::test_sink;
 
-struct session {
-  std::shared_ptr<test_sink> sink = std::make_shared<test_sink>();
-  explicit session(std::size_t capacity, gidlog::level keep_from = gidlog::level::trace) {
-    gidlog::options opt;
-    opt.sinks = {sink};
-    opt.pattern = "%n %L %v%C";
-    opt.backtrace = {.capacity = capacity, .trigger = gidlog::level::error, .keep_from = keep_from};
-    gidlog::start(opt);
-  }
-  ~session() { gidlog::stop(); }
-  std::vector<std::string> lines() {
-    gidlog::flush();
-    return sink->lines();
-  }
+struct session : gidlog_test::pattern_session {
+  explicit session(std::size_t capacity, gidlog::level keep_from = gidlog::level::trace)
+      : pattern_session("%n %L %v%C", [&] {
+          gidlog::options opt;
+          opt.backtrace = {.capacity = capacity, .trigger = gidlog::level::error, .keep_from = keep_from};
+          return opt;
+        }()) {}
 };
 
 }  // namespace

@@ -12,27 +12,15 @@
 
 #include <gidlog/gidlog.h>
 
-#include "test_sink.h"
+#include "log_capture.h"
 
 namespace {
 
-using gidlog_test::test_sink;
 constexpr int threads = 8;
 constexpr int calls_per_thread = 1000;
 
-struct session {
-  std::shared_ptr<test_sink> sink = std::make_shared<test_sink>();
-  session() {
-    gidlog::options opt;
-    opt.sinks = {sink};
-    opt.pattern = "%v";
-    gidlog::start(opt);
-  }
-  ~session() { gidlog::stop(); }
-  std::vector<std::string> lines() {
-    gidlog::flush();
-    return sink->lines();
-  }
+struct session : gidlog_test::pattern_session {
+  session() : pattern_session("%v") {}
 };
 
 template <class F>

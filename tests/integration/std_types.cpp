@@ -20,7 +20,7 @@
 
 #include <gidlog/gidlog.h>
 
-#include "test_sink.h"
+#include "log_capture.h"
 
 namespace st {
 enum class color : std::uint8_t { red = 1, green = 200 };
@@ -32,19 +32,8 @@ inline std::string_view format_as(named n) { return n == named::on ? "ON" : "OFF
 
 namespace {
 
-struct session {
-  std::shared_ptr<gidlog_test::test_sink> sink = std::make_shared<gidlog_test::test_sink>();
-  session() {
-    gidlog::options opt;
-    opt.sinks = {sink};
-    opt.pattern = "%v";
-    gidlog::start(opt);
-  }
-  ~session() { gidlog::stop(); }
-  std::vector<std::string> lines() {
-    gidlog::flush();
-    return sink->lines();
-  }
+struct session : gidlog_test::pattern_session {
+  session() : pattern_session("%v") {}
 };
 
 // Travels as a value (kind custom or a built-in kind), not formatted on the caller.
