@@ -54,7 +54,7 @@ TEST_CASE("the ring is written once, in order, just before the trigger record", 
                          "main E error 1", "main E error 2", "main W warn"});
 }
 
-TEST_CASE("each logger has its own ring; dump_backtrace writes them all", "[backtrace]") {
+TEST_CASE("each logger has its own ring, dump_backtrace writes them all", "[backtrace]") {
   session s(8, gidlog::level::debug);
   gidlog::logger& db = gidlog::get_logger("bt.db");
   LOGGER_DEBUG(db, "db {}", 1);
@@ -76,7 +76,7 @@ TEST_CASE("without a ring, records below the level are dropped and never written
   CHECK(s.lines() == std::vector<std::string>{"main E error"});
 }
 
-TEST_CASE("run-time format strings are formatted on the backend; a bad one says so", "[runtime_format]") {
+TEST_CASE("run-time format strings are formatted on the backend, a bad one says so", "[runtime_format]") {
   session s(0);
   const std::string good = "{} and {:>5} and {name}";
   std::string bad = "{} and {:d}";
@@ -104,4 +104,17 @@ TEST_CASE("run-time format strings are formatted on the backend; a bad one says 
   CHECK(lines[7].rfind("main I [gidlog: format error: ", 0) == 0);
   CHECK(lines[7].find("; format \"{} {:q}\"]") != std::string::npos);
   CHECK(gidlog::get_counters().format_errors - errors_before == 4);
+}
+
+TEST_CASE("invalid backtrace options make start() throw, naming the field", "[backtrace]") {
+  gidlog::options opt;
+  opt.backtrace.capacity = (std::size_t{1} << 20) + 1;
+  CHECK_THROWS_WITH(gidlog::start(opt), Catch::Contains("gidlog::options::backtrace.capacity"));
+  opt.backtrace.capacity = 8;
+  opt.backtrace.keep_from = static_cast<gidlog::level>(9);
+  CHECK_THROWS_WITH(gidlog::start(opt), Catch::Contains("gidlog::options::backtrace.keep_from"));
+  opt.backtrace.keep_from = gidlog::level::trace;
+  opt.backtrace.trigger = static_cast<gidlog::level>(7);
+  CHECK_THROWS_WITH(gidlog::start(opt), Catch::Contains("gidlog::options::backtrace.trigger"));
+  CHECK_FALSE(gidlog::running());
 }

@@ -43,7 +43,7 @@ struct session {
 
 }  // namespace
 
-TEST_CASE("a named logger has its own level; without one it follows the global level", "[loggers]") {
+TEST_CASE("a named logger has its own level, without one it follows the global level", "[loggers]") {
   session s;
   gidlog::logger& db = gidlog::get_logger("t1.db");
   gidlog::logger& http = gidlog::get_logger("t1.http");
@@ -115,7 +115,7 @@ TEST_CASE("the JSON sink writes a named logger's name under \"logger\"", "[logge
   ::unlink(path.c_str());
 }
 
-TEST_CASE("GIDLOG_LEVEL sets per-logger levels; a bad part is reported and the others apply", "[loggers]") {
+TEST_CASE("GIDLOG_LEVEL sets per-logger levels, a bad part is reported and the others apply", "[loggers]") {
   ::setenv("GIDLOG_LEVEL", "warn, t4.db=debug,t4.http=loud,=info,t4.x=error,bogus", 1);
   {
     session s;
