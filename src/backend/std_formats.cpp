@@ -2,6 +2,7 @@
 // (gidlog/detail/std_types.h), with fmt's own formatters where fmt has one, so the text is what
 // fmt::format would make on the caller.
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -32,24 +33,38 @@ void put(void* b, std::string_view format, const T& v) {
 // A duration of the captured period, rebuilt with the period fmt knows; an unusual period keeps its
 // ratio in the text, as fmt writes it ("[num/den]s").
 template <class Rep>
-void put_duration(void* b, std::string_view format, Rep count, std::intmax_t num, std::intmax_t den) {
+void put_duration(void* b, std::string_view format, Rep count, std::uint8_t period, const unsigned char* ratio) {
   using namespace std::chrono;
-  auto is = [&](auto r) { return num == decltype(r)::num && den == decltype(r)::den; };
-  if (is(std::nano{})) put(b, format, duration<Rep, std::nano>(count));
-  else if (is(std::micro{})) put(b, format, duration<Rep, std::micro>(count));
-  else if (is(std::milli{})) put(b, format, duration<Rep, std::milli>(count));
-  else if (is(std::ratio<1>{})) put(b, format, duration<Rep>(count));
-  else if (is(std::ratio<60>{})) put(b, format, duration<Rep, std::ratio<60>>(count));
-  else if (is(std::ratio<3600>{})) put(b, format, duration<Rep, std::ratio<3600>>(count));
-  else if (is(std::ratio<86400>{})) put(b, format, duration<Rep, std::ratio<86400>>(count));
-  else if (den == 1) fmt::format_to(fmt::appender(buf(b)), "{}[{}]s", count, num);
-  else fmt::format_to(fmt::appender(buf(b)), "{}[{}/{}]s", count, num, den);
+  switch (period) {
+    case 1: put(b, format, duration<Rep, std::nano>(count)); return;
+    case 2: put(b, format, duration<Rep, std::micro>(count)); return;
+    case 3: put(b, format, duration<Rep, std::milli>(count)); return;
+    case 4: put(b, format, duration<Rep>(count)); return;
+    case 5: put(b, format, duration<Rep, std::ratio<60>>(count)); return;
+    case 6: put(b, format, duration<Rep, std::ratio<3600>>(count)); return;
+    default: break;
+  }
+  std::int64_t nd[2];
+  std::memcpy(nd, ratio, sizeof nd);
+  if (nd[0] == 86400 && nd[1] == 1) put(b, format, duration<Rep, std::ratio<86400>>(count));
+  else if (nd[1] == 1) fmt::format_to(fmt::appender(buf(b)), "{}[{}]s", count, nd[0]);
+  else fmt::format_to(fmt::appender(buf(b)), "{}[{}/{}]s", count, nd[0], nd[1]);
 }
 
-duration_wire read_duration(const unsigned char* bytes) {
-  duration_wire w;
-  std::memcpy(&w, bytes, sizeof w);
-  return w;
+duration_head read_head(const unsigned char* bytes) {
+  duration_head h;
+  std::memcpy(&h, bytes, sizeof h);
+  return h;
+}
+std::int64_t count_i(const duration_head& h) {
+  std::int64_t v;
+  std::memcpy(&v, h.count, 8);
+  return v;
+}
+double count_d(const duration_head& h) {
+  double v;
+  std::memcpy(&v, h.count, 8);
+  return v;
 }
 
 template <class F>
@@ -61,13 +76,15 @@ void with_scalar(scalar_tag tag, const unsigned char* p, F&& f) {
     case scalar_tag::u64: { std::uint64_t v; std::memcpy(&v, p, 8); f(v); break; }
     case scalar_tag::f32: { float v; std::memcpy(&v, p, 4); f(v); break; }
     case scalar_tag::f64: { double v; std::memcpy(&v, p, 8); f(v); break; }
+    case scalar_tag::i32: { std::int32_t v; std::memcpy(&v, p, 4); f(v); break; }
+    case scalar_tag::u32: { std::uint32_t v; std::memcpy(&v, p, 4); f(v); break; }
   }
 }
 
 std::size_t scalar_size(scalar_tag tag) {
   switch (tag) {
     case scalar_tag::boolean: case scalar_tag::character: return 1;
-    case scalar_tag::f32: return 4;
+    case scalar_tag::f32: case scalar_tag::i32: case scalar_tag::u32: return 4;
     default: return 8;
   }
 }
@@ -82,27 +99,35 @@ void put_sequence(void* b, std::string_view format, const unsigned char* p, std:
 }  // namespace
 
 void format_std_duration(void* b, std::string_view format, const unsigned char* bytes, std::size_t) {
-  const duration_wire w = read_duration(bytes);
-  if (w.floating) put_duration(b, format, w.d, w.num, w.den);
-  else put_duration(b, format, w.i, w.num, w.den);
+  const duration_head h = read_head(bytes);
+  if (h.floating) put_duration(b, format, count_d(h), h.period, bytes + sizeof h);
+  else put_duration(b, format, count_i(h), h.period, bytes + sizeof h);
 }
 
 void format_std_system_time(void* b, std::string_view format, const unsigned char* bytes, std::size_t) {
   using namespace std::chrono;
-  const duration_wire w = read_duration(bytes);
-  auto is = [&](auto r) { return w.num == decltype(r)::num && w.den == decltype(r)::den; };
-  if (w.floating) {
-    // fmt has no formatter for a floating time point: to the nanosecond.
-    const duration<double> secs(w.d * double(w.num) / double(w.den));
-    put(b, format, time_point<system_clock, nanoseconds>(duration_cast<nanoseconds>(secs)));
-  } else if (is(std::nano{})) {
-    put(b, format, time_point<system_clock, nanoseconds>(nanoseconds(w.i)));
-  } else if (is(std::micro{})) {
-    put(b, format, time_point<system_clock, microseconds>(microseconds(w.i)));
-  } else if (is(std::milli{})) {
-    put(b, format, time_point<system_clock, milliseconds>(milliseconds(w.i)));
-  } else {
-    put(b, format, time_point<system_clock, seconds>(seconds(w.i * w.num / w.den)));
+  const duration_head h = read_head(bytes);
+  if (h.floating || h.period == 0 || h.period > 4) {
+    // fmt has no formatter for these time points: to the nanosecond (a floating count) or second.
+    std::int64_t nd[2] = {60, 1};
+    if (h.period == 0) std::memcpy(nd, bytes + sizeof h, sizeof nd);
+    if (h.period == 6) nd[0] = 3600;
+    if (h.floating) {
+      const double secs = h.period == 0 ? count_d(h) * double(nd[0]) / double(nd[1])
+                          : h.period <= 4 ? count_d(h) / std::pow(1000.0, 4 - h.period)
+                                          : count_d(h) * double(nd[0]);
+      put(b, format, time_point<system_clock, nanoseconds>(duration_cast<nanoseconds>(duration<double>(secs))));
+    } else {
+      put(b, format, time_point<system_clock, seconds>(seconds(count_i(h) * nd[0] / nd[1])));
+    }
+    return;
+  }
+  const std::int64_t c = count_i(h);
+  switch (h.period) {
+    case 1: put(b, format, time_point<system_clock, nanoseconds>(nanoseconds(c))); break;
+    case 2: put(b, format, time_point<system_clock, microseconds>(microseconds(c))); break;
+    case 3: put(b, format, time_point<system_clock, milliseconds>(milliseconds(c))); break;
+    default: put(b, format, time_point<system_clock, seconds>(seconds(c))); break;
   }
 }
 
@@ -127,6 +152,8 @@ void format_std_sequence(void* b, std::string_view format, const unsigned char* 
     case scalar_tag::u64: put_sequence<std::uint64_t>(b, format, bytes + 1, n); break;
     case scalar_tag::f32: put_sequence<float>(b, format, bytes + 1, n); break;
     case scalar_tag::f64: put_sequence<double>(b, format, bytes + 1, n); break;
+    case scalar_tag::i32: put_sequence<std::int32_t>(b, format, bytes + 1, n); break;
+    case scalar_tag::u32: put_sequence<std::uint32_t>(b, format, bytes + 1, n); break;
   }
 }
 

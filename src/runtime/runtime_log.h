@@ -1,8 +1,9 @@
 #pragma once
 // The runtime's own logger: records at or above runtime_log_level() are emitted whatever the
 // application's level, with logger name "gidlog.runtime" (a named logger, see gidlog/logger.h).
-// The check is one relaxed load of its gate; below the level no argument is evaluated and nothing
-// is formatted.
+// The check is one relaxed load of its gate (after the initialised-static check of
+// runtime_logger(), a plain load too); below the level no argument is evaluated and nothing is
+// formatted.
 #include <atomic>
 #include <chrono>
 #include <cstdint>

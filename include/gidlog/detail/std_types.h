@@ -44,7 +44,7 @@ void format_std_error_code(void* buffer, std::string_view format, const unsigned
 void format_std_path(void* buffer, std::string_view format, const unsigned char* bytes, std::size_t size);
 
 // How an arithmetic value is stored inside a captured form: one tag, widened as the wire does.
-enum class scalar_tag : std::uint8_t { boolean, character, i64, u64, f32, f64 };
+enum class scalar_tag : std::uint8_t { boolean, character, i64, u64, f32, f64, i32, u32 };
 
 template <class T>
 constexpr bool is_std_scalar_v = std::is_arithmetic_v<T> && !std::is_same_v<T, long double> &&
@@ -57,32 +57,56 @@ constexpr scalar_tag scalar_tag_of() {
   else if constexpr (std::is_same_v<T, char>) return scalar_tag::character;
   else if constexpr (std::is_same_v<T, float>) return scalar_tag::f32;
   else if constexpr (std::is_floating_point_v<T>) return scalar_tag::f64;
-  else if constexpr (std::is_signed_v<T>) return scalar_tag::i64;
-  else return scalar_tag::u64;
+  else if constexpr (std::is_signed_v<T>) return sizeof(T) <= 4 ? scalar_tag::i32 : scalar_tag::i64;
+  else return sizeof(T) <= 4 ? scalar_tag::u32 : scalar_tag::u64;
 }
 
 template <class T>
 using scalar_wire_t = std::conditional_t<
     std::is_same_v<T, bool> || std::is_same_v<T, char> || std::is_same_v<T, float>, T,
     std::conditional_t<std::is_floating_point_v<T>, double,
-                       std::conditional_t<std::is_signed_v<T>, std::int64_t, std::uint64_t>>>;
+                       std::conditional_t<std::is_signed_v<T>, std::conditional_t<(sizeof(T) <= 4), std::int32_t, std::int64_t>,
+                                          std::conditional_t<(sizeof(T) <= 4), std::uint32_t, std::uint64_t>>>>;
 
-// A duration: count as i64 (integral Rep) or double, and the period.
-struct duration_wire {
-  std::int64_t i;
-  double d;
-  std::intmax_t num, den;
-  bool floating;
+// A duration: the count (i64, or double for a floating Rep), then one byte naming the period
+// (1 ns, 2 us, 3 ms, 4 s, 5 min, 6 h; 0: another, its num and den follow) and one byte that is 1
+// for a floating count. 10 bytes for the common periods, so a record keeps them inline.
+struct duration_head {
+  unsigned char count[8];
+  std::uint8_t period;
+  std::uint8_t floating;
 };
+template <class Period>
+constexpr std::uint8_t period_code() {
+  if constexpr (std::is_same_v<Period, std::nano>) return 1;
+  else if constexpr (std::is_same_v<Period, std::micro>) return 2;
+  else if constexpr (std::is_same_v<Period, std::milli>) return 3;
+  else if constexpr (std::is_same_v<Period, std::ratio<1>>) return 4;
+  else if constexpr (std::is_same_v<Period, std::ratio<60>>) return 5;
+  else if constexpr (std::is_same_v<Period, std::ratio<3600>>) return 6;
+  else return 0;
+}
 template <class Rep, class Period>
-duration_wire to_wire(const std::chrono::duration<Rep, Period>& v) noexcept {
-  duration_wire w{};
-  w.num = Period::num;
-  w.den = Period::den;
-  w.floating = std::is_floating_point_v<Rep>;
-  if constexpr (std::is_floating_point_v<Rep>) w.d = static_cast<double>(v.count());
-  else w.i = static_cast<std::int64_t>(v.count());
-  return w;
+constexpr std::size_t duration_wire_size() {
+  return sizeof(duration_head) + (period_code<typename Period::type>() == 0 ? 2 * sizeof(std::int64_t) : 0);
+}
+template <class Rep, class Period>
+void write_duration(unsigned char* out, const std::chrono::duration<Rep, Period>& v) noexcept {
+  duration_head h{};
+  h.period = period_code<typename Period::type>();
+  h.floating = std::is_floating_point_v<Rep> ? 1 : 0;
+  if constexpr (std::is_floating_point_v<Rep>) {
+    const double d = static_cast<double>(v.count());
+    std::memcpy(h.count, &d, 8);
+  } else {
+    const auto i = static_cast<std::int64_t>(v.count());
+    std::memcpy(h.count, &i, 8);
+  }
+  std::memcpy(out, &h, sizeof h);
+  if (h.period == 0) {
+    const std::int64_t nd[2] = {static_cast<std::int64_t>(Period::num), static_cast<std::int64_t>(Period::den)};
+    std::memcpy(out + sizeof h, nd, sizeof nd);
+  }
 }
 
 // The types captured this way, with their size, their bytes and their formatter.
@@ -92,11 +116,8 @@ struct std_capture : std::false_type {};
 template <class Rep, class Period>
 struct std_capture<std::chrono::duration<Rep, Period>, std::enable_if_t<std::is_arithmetic_v<Rep>>> : std::true_type {
   using T = std::chrono::duration<Rep, Period>;
-  static std::size_t size(const T&) noexcept { return sizeof(duration_wire); }
-  static void write(unsigned char* out, const T& v) noexcept {
-    const duration_wire w = to_wire(v);
-    std::memcpy(out, &w, sizeof w);
-  }
+  static std::size_t size(const T&) noexcept { return duration_wire_size<Rep, Period>(); }
+  static void write(unsigned char* out, const T& v) noexcept { write_duration(out, v); }
   static constexpr std_format_fn fn = &format_std_duration;
 };
 
@@ -104,11 +125,8 @@ template <class Clock, class Dur>
 struct std_capture<std::chrono::time_point<Clock, Dur>, std::enable_if_t<std::is_arithmetic_v<typename Dur::rep>>>
     : std::true_type {
   using T = std::chrono::time_point<Clock, Dur>;
-  static std::size_t size(const T&) noexcept { return sizeof(duration_wire); }
-  static void write(unsigned char* out, const T& v) noexcept {
-    const duration_wire w = to_wire(v.time_since_epoch());
-    std::memcpy(out, &w, sizeof w);
-  }
+  static std::size_t size(const T&) noexcept { return duration_wire_size<typename Dur::rep, typename Dur::period>(); }
+  static void write(unsigned char* out, const T& v) noexcept { write_duration(out, v.time_since_epoch()); }
   static constexpr std_format_fn fn =
       std::is_same_v<Clock, std::chrono::system_clock> ? &format_std_system_time : &format_std_duration;
 };
