@@ -48,14 +48,17 @@ struct options {
   // A record at or above this level makes the backend flush every sink right after writing it.
   gidlog::level flush_on = gidlog::level::error;
 
-  // Queue size in records, preallocated at start(); at least 64. Memory: about
-  // capacity x GIDLOG_RECORD_SIZE bytes (64 B default: 128 Ki records = 8 MiB).
-  std::size_t queue_capacity = 128 * 1024;
+  // Records each logging thread may have queued: every thread has a ring of its own, made (and
+  // its pages populated) when it first logs; at least 64, rounded up to a power of two. Memory:
+  // capacity x GIDLOG_RECORD_SIZE bytes per thread that logs (default 16 Ki x 64 B = 1 MiB).
+  // A full ring is handled by queue_policy, for its thread alone.
+  std::size_t queue_capacity = 16 * 1024;
 
   // See queue_policy.
   gidlog::queue_policy queue_policy = gidlog::queue_policy::block;
 
-  // queue_policy::grow only: the most queue memory in bytes; at the cap, callers block.
+  // queue_policy::grow only: the most ring memory in bytes, all threads together; a full ring is
+  // followed by one twice its size while under the cap, and at the cap its thread blocks.
   // At least queue_capacity x GIDLOG_RECORD_SIZE.
   std::size_t grow_max_bytes = std::size_t{256} << 20;
 

@@ -32,7 +32,7 @@ const record_meta nomem_meta{nullptr, nullptr, 0, false, nullptr};
 namespace {
 
 // An allocator that leaves elements default-initialised (not zeroed) on resize(): the backend
-// grows `pending` by a batch and has the queue write the records straight into it.
+// grows `pending` by a batch and copies the records from a ring straight into it.
 template <class T>
 struct uninit_allocator : std::allocator<T> {
   using std::allocator<T>::allocator;
@@ -45,27 +45,26 @@ struct uninit_allocator : std::allocator<T> {
     ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
   }
 };
-using pending_records = std::vector<queued_record, uninit_allocator<queued_record>>;
+using pending_records = std::vector<record, uninit_allocator<record>>;
 
 constinit site_info drop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "backend", nullptr,
                               "gidlog: {} records dropped"};
 
 struct backend_state {
-  backend_state(std::unique_ptr<writer> w, const options& opt, record_queue* queue, std::uint32_t generation)
-      : wr(std::move(w)), q(queue), sleep(opt.backend_sleep), gen(generation),
-        max_pending(std::max<std::size_t>(2 * opt.queue_capacity, 1 << 16)) {}
+  backend_state(std::unique_ptr<writer> w, const options& opt, std::uint32_t generation, std::uint64_t drops_before)
+      : wr(std::move(w)), sleep(opt.backend_sleep), gen(generation),
+        max_pending(std::max<std::size_t>(2 * opt.queue_capacity, 1 << 16)), reported_drops(drops_before) {}
   std::unique_ptr<writer> wr;
-  record_queue* q;
   std::chrono::microseconds sleep;
-  std::uint32_t gen;                // producers attached to this generation hold tokens into q
+  std::uint32_t gen;                // the backend reads the rings of producers attached to it
   std::size_t max_pending;          // see run(): past it, records are written before the watermark
   tsc_clock clock;
   std::thread thread;
   std::atomic<bool> stop{false};
   std::atomic<bool> finished{false};     // run() returned
-  std::atomic<std::uint64_t> backlog{0};  // records dequeued but not yet written (for stop's report)
+  std::atomic<std::uint64_t> backlog{0};  // records taken but not yet written (for stop's report)
   std::atomic<pid_t> tid{0};
-  std::uint64_t reported_drops = 0;
+  std::uint64_t reported_drops;  // drops counted before start() were reported by the last backend
   std::int64_t last_wall = INT64_MIN;
   // Records dequeued and not yet written: [head, size) is sorted by timestamp. Kept here, not in
   // run()'s frame, so the crash handler can finish them when the backend itself crashes.
@@ -161,9 +160,52 @@ void write_one(backend_state& b, record& r) noexcept {
   }
 }
 
+// Takes up to `limit` records from the ring(s) of p into the end of pending; lowers `watermark`
+// to the stamp of a slot being written. Follows a grown ring to the next once it is empty (the
+// older ones are freed when the thread attaches to a later start()). Reads the slots only: the
+// lines the producer writes are never owned by this core.
+std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uint64_t& watermark, bool& any_in_flight) {
+  record_ring* ring = p.drain.load(std::memory_order_relaxed);
+  std::uint64_t r = ring->read.load(std::memory_order_relaxed);
+  const std::size_t at = b.pending.size();
+  b.pending.resize(at + limit);
+  record* out = b.pending.data() + at;
+  std::size_t n = 0;
+  while (n < limit) {
+    const std::uint64_t mask = ring->capacity - 1;
+    record& slot = ring->slots[r & mask];
+    const std::uintptr_t tag = lap_tag(r, mask);
+    const auto word = reinterpret_cast<std::uintptr_t>(slot_meta(slot).load(std::memory_order_acquire));
+    if ((word & 1) == tag && (word & ~std::uintptr_t{7}) != 0) {
+      std::memcpy(static_cast<void*>(out + n), &slot, sizeof(record));
+      out[n].meta = meta_word(word & ~std::uintptr_t{7});
+      ++r;
+      ++n;
+      continue;
+    }
+    if (word == (in_flight_word | tag)) {  // being written: its record is no older than the stamp
+      any_in_flight = true;
+      watermark = std::min(watermark, slot_ts(slot).load(std::memory_order_relaxed));
+      break;
+    }
+    record_ring* next = ring->next.load(std::memory_order_acquire);
+    if (next == nullptr) break;
+    // The producer wrote its last record here before publishing `next`: look once more.
+    const auto again = reinterpret_cast<std::uintptr_t>(slot_meta(slot).load(std::memory_order_acquire));
+    if ((again & 1) == tag && (again & ~std::uintptr_t{7}) != 0) continue;
+    ring->read.store(r, std::memory_order_relaxed);
+    ring = next;
+    p.drain.store(ring, std::memory_order_release);
+    r = 0;
+  }
+  ring->read.store(r, std::memory_order_release);  // the producer may reuse the slots taken
+  b.pending.resize(at + n);
+  return n;
+}
+
 // One pass over the producers of this generation: takes up to `per_producer` records from each
 // (their own FIFO) straight into the end of pending, and lowers `watermark` to what may still come:
-//  - a producer in flight may still enqueue a record as old as its stamp;
+//  - a producer in the middle of a LOG_* call may still commit a record as old as its slot's stamp;
 //  - a producer that still had records left (it gave `per_producer`) may hold records as old as
 //    the last one taken from it.
 // So a backlog larger than one pass never lets a newer record of one thread out before an older
@@ -171,17 +213,8 @@ void write_one(backend_state& b, record& r) noexcept {
 std::size_t take_pass(backend_state& b, std::size_t per_producer, std::uint64_t& watermark, bool& any_in_flight) {
   std::size_t got = 0;
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
-    std::uint64_t v = p->in_flight.load(std::memory_order_acquire);
-    if (v != not_in_flight) {
-      any_in_flight = true;
-      watermark = std::min(watermark, v);
-    }
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
-    auto* tok = static_cast<moodycamel::ProducerToken*>(p->token);
-    const std::size_t at = b.pending.size();
-    b.pending.resize(at + per_producer);
-    std::size_t n = b.q->try_dequeue_bulk_from_producer(*tok, b.pending.data() + at, per_producer);
-    b.pending.resize(at + n);
+    const std::size_t n = take_from(b, *p, per_producer, watermark, any_in_flight);
     if (n == per_producer) watermark = std::min(watermark, b.pending.back().ts);
     got += n;
   }
@@ -219,7 +252,6 @@ void run(backend_state& b) {
   use_alt_stack(b.alt_stack);
   block_sigpipe_on_this_thread();  // a reader gone from a pipe sink is an EPIPE error, not death
   b.clock.settle(2'000'000);
-  b.reported_drops = total_dropped();
   // Records stay in `pending` until no producer can still enqueue an older one: 20 us covers a
   // store buffer draining; preemption is covered by the producers' in_flight stamps.
   const auto margin = static_cast<std::uint64_t>(20'000.0 / b.clock.ns_per_tick());
@@ -252,7 +284,7 @@ void run(backend_state& b) {
       in_flight = false;
     }
 
-    const bool final_drain = stopping && !in_flight && got == 0 && b.q->size_approx() == 0;
+    const bool final_drain = stopping && took && !in_flight && got == 0;  // every ring empty
     std::size_t end = b.head;
     if (final_drain) {
       end = b.pending.size();
@@ -263,7 +295,7 @@ void run(backend_state& b) {
       // the older half now keeps memory bounded; that stalled record may then land out of order.
       if (end == b.head && b.pending.size() - b.head >= b.max_pending) end = b.head + (b.pending.size() - b.head) / 2;
     }
-    const bool crash_complete = crashing && !in_flight && end == b.pending.size() && b.q->size_approx() == 0;
+    const bool crash_complete = crashing && took && !in_flight && end == b.pending.size() && got == 0;
 
     {
       std::lock_guard<std::mutex> lock(writer_mutex());
@@ -286,7 +318,7 @@ void run(backend_state& b) {
     // context snapshots retired before it can go.
     if (took && !crashing) context_reclaim(watermark);
     compact(b);
-    b.backlog.store(b.pending.size() - b.head + b.q->size_approx(), std::memory_order_relaxed);
+    b.backlog.store(b.pending.size() - b.head, std::memory_order_relaxed);
     if (final_drain) break;
     if (got == 0 && !crashing) {
       if (b.sleep.count() > 0) std::this_thread::sleep_for(b.sleep);
@@ -298,8 +330,10 @@ void run(backend_state& b) {
 
 }  // namespace
 
-void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q, std::uint32_t gen) {
-  auto* b = new backend_state(std::move(w), opt, q, gen);
+void backend_start(std::unique_ptr<writer> w, const options& opt, std::uint32_t gen) {
+  // Drops before this point were reported by the last backend, or happened while stopped (none:
+  // stopped, records go to the synchronous path); every later one reaches this backend's report.
+  auto* b = new backend_state(std::move(w), opt, gen, total_dropped());
   backend_state* old;
   {
     // Synchronous writers use g_backend's writer under this lock: swapping it here means none is
@@ -325,7 +359,7 @@ bool backend_stop(std::chrono::milliseconds timeout, std::uint64_t& left) noexce
     while (!b->finished.load(std::memory_order_acquire)) {
       if (monotonic_ns() >= deadline) {
         // Queued, dequeued but not written, and handed to a sink that never got them out.
-        left = b->backlog.load(std::memory_order_relaxed) + b->q->size_approx() + b->wr->unflushed();
+        left = b->backlog.load(std::memory_order_relaxed) + queued_records(b->gen) + b->wr->unflushed();
         b->thread.detach();  // stuck in a sink: it dies with the process
         return false;
       }
@@ -378,8 +412,12 @@ void write_now(record& r) noexcept {
 }  // namespace
 
 void write_sync(record& r) noexcept {
-  // A signal handler that interrupted this thread while it held the writer lock or was allocating
-  // (attach_producer) must neither deadlock on the lock nor allocate: drop and count.
+  // claim_slow() set tl_sync_call when it sent this record here (a signal handler's LOG_* from
+  // then on is dropped, so this thread's allocation of the record and its lock are never
+  // re-entered); it ends with this call.
+  struct end_sync_call {
+    ~end_sync_call() { tl_sync_call = false; }
+  } end;
   if (tl_in_sync_write || tl_attaching) {
     shared().reentrant.fetch_add(1, std::memory_order_relaxed);
     free_payload(r);
@@ -486,7 +524,7 @@ backend_view view_backend(std::chrono::milliseconds wait) {
   backend_view v;
   v.running = shared().phase.load(std::memory_order_acquire) == lifecycle_phase::running;
   v.now_ns = tsc_clock::realtime_ns();
-  if (record_queue* q = shared().queue.load(std::memory_order_acquire)) v.queued = q->size_approx();
+  if (v.running) v.queued = queued_records(g_gen.load(std::memory_order_acquire));
   std::unique_lock<std::mutex> lock(writer_mutex(), std::defer_lock);
   const std::int64_t deadline = monotonic_ns() + static_cast<std::int64_t>(wait.count()) * 1'000'000;
   while (!lock.try_lock()) {
@@ -499,8 +537,7 @@ backend_view view_backend(std::chrono::milliseconds wait) {
   }
   const backend_state* b = g_backend;
   if (b == nullptr || g_forked_child) return v;
-  const std::uint64_t backlog = b->backlog.load(std::memory_order_relaxed);
-  v.pending = backlog > v.queued ? backlog - v.queued : 0;
+  v.pending = b->backlog.load(std::memory_order_relaxed);
   v.last_written_ns = b->last_wall == INT64_MIN ? 0 : b->last_wall;
   for (std::size_t i = 0; i < b->wr->sink_count(); ++i)
     v.sinks.push_back({b->wr->sink_at(i), b->wr->backlog_bytes(i), b->wr->dropped(i), b->wr->failures(i)});

@@ -17,9 +17,9 @@ namespace detail {
 
 class writer;
 
-// Starts "gidlog-backend" on `q` for logger generation `gen`, writing through `w` (built by
+// Starts "gidlog-backend" for logger generation `gen` (it reads the rings attached to it), writing through `w` (built by
 // start(), which validated it). Swaps out the previous backend under the writer lock.
-void backend_start(std::unique_ptr<writer> w, const options& opt, record_queue* q, std::uint32_t gen);
+void backend_start(std::unique_ptr<writer> w, const options& opt, std::uint32_t gen);
 // After g_gen was set to 0 and every producer could see it: drains, flushes, joins. Gives up after
 // `timeout` (0: never), leaving the thread stuck in its sink; then returns false and `left` says
 // how many records were still unwritten.

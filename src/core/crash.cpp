@@ -229,7 +229,12 @@ void drain(const record* rec) noexcept {
   crash_drain& c = shared().crash;
   const std::int64_t deadline = now_ns() + g_timeout_ns.load(std::memory_order_relaxed);
   // This thread may have crashed inside a LOG_* call: its stamp would hold the backend back.
-  if (producer* p = tl_producer; p != nullptr) p->in_flight.store(not_in_flight, std::memory_order_release);
+  if (producer* p = tl_producer; p != nullptr && p->busy && p->slots != nullptr) {
+    const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+    record& slot = p->slots[w & p->mask];
+    if (slot_meta(slot).load(std::memory_order_relaxed) == meta_word(in_flight_word | lap_tag(w, p->mask)))
+      unstamp_slot(slot);
+  }
   if (rec != nullptr) c.rec = *rec;
   else c.rec.meta = nullptr;
   c.deadline_ns = deadline;

@@ -52,17 +52,24 @@ void producers_after_fork_child() noexcept {
   producer* mine = tl_producer;
   for (producer* p = shared().producers.load(std::memory_order_relaxed); p != nullptr; p = p->next) {
     // The parent's threads do not exist here: a stamp one of them left mid-LOG_* at the fork
-    // would hold the child's backend forever. Every token belongs to the parent's queue, which
-    // the child never drains: the next start() attaches everyone to a new one.
-    p->in_flight.store(not_in_flight, std::memory_order_relaxed);
+    // would hold the child's backend forever, so no ring of theirs is read again.
     p->gen = detached_gen;  // never g_gen: the next LOG_* re-attaches (or writes synchronously)
     p->published_gen.store(detached_gen, std::memory_order_relaxed);
-    p->token = nullptr;  // leaked: it points into the parent's queue
-    p->queue = nullptr;
+    // The rings hold the parent's records, which the child never writes: left as they are (the
+    // pages are the parent's until written), and every thread gets a new ring at its next start().
+    p->ring = nullptr;
+    p->slots = nullptr;
+    p->drain.store(nullptr, std::memory_order_relaxed);
+    p->oldest = nullptr;
+    p->write.store(0, std::memory_order_relaxed);
+    p->limit = 0;
+    p->busy = false;
     p->dropped.store(0, std::memory_order_relaxed);
     if (p != mine) p->in_use.store(false, std::memory_order_relaxed);
   }
+  shared().ring_records.store(0, std::memory_order_relaxed);  // grow's count starts over with the child's rings
   tl_attaching = false;
+  tl_sync_call = false;
 }
 
 
@@ -93,7 +100,6 @@ void fork_child() {
   g_gen.store(0, std::memory_order_relaxed);
   shared_state& s = shared();
   s.phase.store(lifecycle_phase::stopped, std::memory_order_relaxed);
-  s.queue.store(nullptr, std::memory_order_relaxed);  // the parent's records stay the parent's
   producers_after_fork_child();
   crash_after_fork_child();
   backend_forget_after_fork();
@@ -186,23 +192,20 @@ void start(const options& in) {
   }
   once_per_process();
   shared_state& s = shared();
-  record_queue* q = s.queue.load(std::memory_order_relaxed);
-  // A backend that stop() gave up on may still own the old queue: never share a queue with it.
+  // Each thread's ring is made when it first logs in this generation; a ring from an earlier one
+  // is reused unless the capacity changed or a backend that stop() gave up on may still read it.
+  std::uint64_t capacity = 64;
+  while (capacity < opt.queue_capacity) capacity *= 2;
   const bool abandoned = s.phase.load(std::memory_order_relaxed) == lifecycle_phase::abandoned;
-  if (q == nullptr || s.capacity != opt.queue_capacity || abandoned) {
-    // An older queue is kept for the life of the process: idle threads' tokens point into it.
-    static auto* retired = new std::vector<record_queue*>;
-    if (q != nullptr) retired->push_back(q);
-    q = new record_queue(opt.queue_capacity);
-    s.queue.store(q, std::memory_order_release);
-    s.capacity = opt.queue_capacity;
-  }
+  if (abandoned) s.abandoned_epoch = s.ring_epoch;
+  if (abandoned || capacity != s.capacity) ++s.ring_epoch;
+  s.capacity = capacity;
   s.policy = opt.queue_policy;
   s.grow_max_records = opt.grow_max_bytes / sizeof(record);
   s.stop_timeout = opt.stop_timeout;
   do ++g_last_gen;
   while (g_last_gen == 0 || g_last_gen == detached_gen);
-  backend_start(std::move(w), opt, q, g_last_gen);
+  backend_start(std::move(w), opt, g_last_gen);
   s.phase.store(lifecycle_phase::running, std::memory_order_release);
   apply_global_levels(opt.level, opt.backtrace.capacity > 0 ? opt.backtrace.keep_from : level::off);
   static void* main_alt_stack = nullptr;  // start()'s thread, usually main, may never log
@@ -223,8 +226,8 @@ void stop() noexcept {
   // backend draining and wait for it, or its record would overtake the ones it queued before.
   s.phase.store(lifecycle_phase::draining, std::memory_order_seq_cst);
   g_gen.store(0, std::memory_order_seq_cst);
-  // Every thread that read the old generation has its in_flight stamp visible after this (it
-  // pairs with the signal fence in log_call); then the backend drains until none is in flight.
+  // Every thread that read the old generation has its slot's stamp visible after this (it pairs
+  // with the signal fence in claim_fast); then the backend drains until none is in flight.
   if (!g_membarrier || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::uint64_t left = 0;

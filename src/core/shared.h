@@ -1,15 +1,13 @@
 #pragma once
-// State shared by the caller side and the backend: the queue, the producer registry, the
-// counters, and the few backend entry points the caller side may reach (the synchronous paths).
-// Only src/ includes this (moodycamel stays out of the public headers). frontend/ and backend/
-// both include core/, never each other.
+// State shared by the caller side and the backend: the producer registry (each producer owns
+// the ring its records travel in, see detail/frontend.h), the counters, and the few backend
+// entry points the caller side may reach (the synchronous paths). Only src/ includes this.
+// frontend/ and backend/ both include core/, never each other.
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-
-#include "core/concurrent_queue.h"
 
 #include <gidlog/detail/frontend.h>
 #include <gidlog/options.h>
@@ -17,58 +15,6 @@
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
-
-struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
-  // 128 records (8 KiB at 64 B) per block: fewer block switches on the hot path.
-  static const size_t BLOCK_SIZE = 128;
-  // Block-index entries an explicit producer starts with. try_enqueue cannot grow the index, so
-  // this caps one thread's backlog at 1024 blocks (128 Ki records) without allocating.
-  static const size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
-};
-
-// The queue's element. In a ThreadSanitizer build it tells TSan about the slot hand-off, which
-// moodycamel orders with relaxed atomics and standalone fences that TSan does not model: a slot is
-// written by a producer (new T(r) in enqueue) and read by the backend (out = std::move(slot) in
-// dequeue), then reused for another record once the block is empty. Each copy into or out of a
-// slot acquires the slot before touching it and releases it after, so both directions (write then
-// read, and read then the next write of a reused block) are ordered for TSan, and everything the
-// producer wrote before enqueueing (a spilled payload) is ordered before the backend's reads.
-// This needs no suppression, so it works whether or not TSan can symbolize its stacks. Outside
-// TSan it is `record` itself and costs nothing.
-#if defined(__SANITIZE_THREAD__)
-#define GIDLOG_DETAIL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GIDLOG_DETAIL_TSAN 1
-#endif
-#endif
-#ifdef GIDLOG_DETAIL_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-struct queued_record : record {
-  queued_record() noexcept = default;
-  queued_record(const record& r) noexcept { copy_from(r); }  // NOLINT: implicit, as record's
-  queued_record(const queued_record& r) noexcept { copy_from(r); }  // NOLINT: copy_from initialises
-  queued_record& operator=(const queued_record& r) noexcept {
-    copy_from(r);
-    return *this;
-  }
-
- private:
-  // Either side may be the slot; annotating both addresses covers both directions.
-  void copy_from(const record& r) noexcept {
-    void* from = const_cast<record*>(&r);
-    __tsan_acquire(from);
-    __tsan_acquire(this);
-    std::memcpy(static_cast<void*>(static_cast<record*>(this)), &r, sizeof(record));
-    __tsan_release(this);
-    __tsan_release(from);
-  }
-};
-#else
-using queued_record = record;
-#endif
-using record_queue = moodycamel::ConcurrentQueue<queued_record, queue_traits>;
 
 // A producer generation no logger ever has (g_gen is 0 while stopped, else a start() number).
 inline constexpr std::uint32_t detached_gen = UINT32_MAX;
@@ -90,10 +36,14 @@ struct crash_drain {
 };
 
 struct shared_state {
-  std::atomic<record_queue*> queue{nullptr};  // this generation's queue; old ones are leaked
-  std::size_t capacity = 0;                   // records preallocated in `queue`
+  std::uint64_t capacity = 0;  // records per thread's ring: options::queue_capacity rounded up to 2^n
   gidlog::queue_policy policy = gidlog::queue_policy::block;
-  std::size_t grow_max_records = 0;
+  std::size_t grow_max_records = 0;  // queue_policy::grow: records in all rings together, at most
+  std::atomic<std::uint64_t> ring_records{0};  // records in every live ring (what grow counts)
+  // A thread attached in an older epoch gets a new ring: bumped by start() when the capacity
+  // changed or the last backend was abandoned (it may still read the old rings: never freed).
+  std::uint32_t ring_epoch = 1;
+  std::uint32_t abandoned_epoch = 0;  // rings of this epoch or older may be read by a lost backend
 
   std::atomic<producer*> producers{nullptr};  // push-only list; entries live forever
 
@@ -123,6 +73,10 @@ inline shared_state& shared() noexcept { return g_shared; }
 
 // Sum of every producer's drop counter.
 std::uint64_t total_dropped() noexcept;
+// Records in the rings of generation `gen`, not yet taken by the backend (an estimate while
+// threads log).
+std::uint64_t queued_records(std::uint32_t gen) noexcept;
+
 
 // A flush() in the queue: the backend flushes every sink, then sets `done` and wakes the caller.
 struct flush_request {
@@ -132,7 +86,8 @@ struct flush_request {
 // Per-thread states that decide whether a LOG_* may take the synchronous path: a signal handler
 // that interrupts this thread inside one of them must not allocate or lock, so its record is
 // dropped and counted (shared().reentrant) instead.
-inline thread_local bool tl_attaching = false;     // in attach_producer (allocates)
+inline thread_local bool tl_attaching = false;     // in claim_slow, attaching (allocates)
+inline thread_local bool tl_sync_call = false;     // between claim_slow's "synchronous" answer and write_sync
 inline thread_local bool tl_in_sync_write = false;  // in write_sync (holds the writer lock)
 inline thread_local bool tl_is_backend = false;     // the backend thread itself
 

@@ -53,10 +53,14 @@ void encode_format_failure(record& r, const record_meta* meta, const call_extras
 
 void flush() noexcept {
   using namespace detail;
-  producer* p = attach_producer();
-  if (p == nullptr) {
-    flush_sync();
-    return;
+  bool sync = false;
+  record* slot = claim_slot(true, sync);
+  if (slot == nullptr) {
+    if (sync) {
+      tl_sync_call = false;
+      flush_sync();
+    }
+    return;  // a signal handler inside this thread's LOG_* call: nothing of ours to wait for
   }
   flush_request req;
   record r{};
@@ -66,7 +70,7 @@ void flush() noexcept {
   flush_request* ptr = &req;
   r.size = sizeof ptr;
   std::memcpy(r.payload.bytes, &ptr, sizeof ptr);
-  submit(*p, r);
+  commit(*slot, r);
   while (req.done.load(std::memory_order_acquire) == 0) req.done.wait(0, std::memory_order_acquire);
 }
 

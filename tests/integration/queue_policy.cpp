@@ -119,3 +119,77 @@ TEST_CASE("block: threads that find every block held by another thread still get
   gidlog::stop();
   CHECK(sink->count() == 50000 + 64 * 200);
 }
+
+namespace {
+
+// Records in `lines` ending in "] <prefix><n>", and the sum of the in-band drop reports.
+struct drop_tally {
+  long long kept = 0;
+  long long reported = 0;
+};
+drop_tally tally(const std::vector<std::string>& lines, const std::string& prefix) {
+  std::regex drop_re(R"(:WARN:gid-\d+:gidlog:0\] gidlog: (\d+) records dropped$)");
+  drop_tally t;
+  for (const std::string& l : lines) {
+    std::smatch m;
+    if (std::regex_search(l, m, drop_re)) t.reported += std::stoll(m[1]);
+    else if (l.find("] " + prefix) != std::string::npos) ++t.kept;
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("drop: threads that never logged get room while another thread's ring stays full", "[logger][policy]") {
+  // One thread logs 400 000 records against a stalled sink: its ring fills and it drops. Then,
+  // with that thread alive and its ring still full, 4 new threads log 200 records each, slowly:
+  // each has a ring of its own, so none of their 800 records may be dropped.
+  auto sink = start_small(1024, gidlog::queue_policy::drop);
+  sink->stall();
+  LOG_INFO("first");
+  wait_until_backend_in_sink(*sink);
+  std::latch hog_done(1), others_done(1);
+  std::thread hog([&] {
+    for (int i = 0; i < 400000; ++i) LOG_INFO("hog {}", i);
+    hog_done.count_down();
+    others_done.wait();
+  });
+  hog_done.wait();
+  const auto dropped_after_hog = gidlog::get_counters().dropped;
+  CHECK(dropped_after_hog >= 400000 - 1024);  // the hog's ring was full
+  std::vector<std::thread> others;
+  for (int t = 0; t < 4; ++t)
+    others.emplace_back([t] {
+      for (int i = 0; i < 200; ++i) {
+        LOG_INFO("new{} {}", t, i);
+        std::this_thread::yield();
+      }
+    });
+  for (auto& th : others) th.join();
+  CHECK(gidlog::get_counters().dropped == dropped_after_hog);  // not one of the 800
+  sink->release();
+  others_done.count_down();
+  hog.join();
+  gidlog::stop();
+  auto lines = sink->lines();
+  CHECK(tally(lines, "new").kept == 800);
+  const drop_tally h = tally(lines, "hog ");
+  CHECK(h.kept + h.reported == 400000);
+}
+
+TEST_CASE("drop: drops in the first moments after start() reach the in-band report", "[logger][policy]") {
+  // Logged right after start(), while the backend thread is still starting (it settles its clock
+  // for 2 ms first): the ring of 64 overflows at once. Every record is a line or counted in a
+  // "records dropped" line, exactly, over several runs.
+  for (int run = 0; run < 5; ++run) {
+    auto sink = start_small(64, gidlog::queue_policy::drop);
+    const auto dropped_before = gidlog::get_counters().dropped;
+    for (int i = 0; i < 5000; ++i) LOG_INFO("early {}", i);
+    gidlog::stop();
+    const drop_tally t = tally(sink->lines(), "early ");
+    INFO("run " << run);
+    CHECK(t.reported > 0);
+    CHECK(t.kept + t.reported == 5000);
+    CHECK(static_cast<long long>(gidlog::get_counters().dropped - dropped_before) == t.reported);
+  }
+}

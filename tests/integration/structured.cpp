@@ -111,6 +111,7 @@ std::shared_ptr<field_sink> start_with(const std::string& pattern = "%v", bool w
   opt.sinks = {sink};
   opt.pattern = pattern;
   opt.level = gidlog::level::trace;
+  opt.queue_capacity = 32 * 1024;  // one test queues 20 000 records behind a held sink
   gidlog::start(opt);
   return sink;
 }

@@ -1,13 +1,14 @@
 #pragma once
 // The caller side of a LOG_* call: the hot path. Internal.
 //
-// Per call: one relaxed level load (in the macro), one store publishing a lower bound of this
-// record's timestamp, one relaxed load of the logger generation, the cycle counter, gid(), a
-// memcpy of the arguments into a 64-byte record and a try_enqueue with this thread's producer
-// token. No lock, no allocation (except a spill for arguments larger than the record), no
-// formatting for built-in argument types.
+// Per call: one relaxed level load (in the macro), a check of this thread's ring, a store of the
+// record's time lower bound into its slot, one relaxed load of the logger generation, the cycle
+// counter, gid(), the arguments copied into the 64-byte slot and one release store of its meta.
+// The slot is the only cache line the backend shares with the call. No lock, no allocation
+// (except a spill for arguments larger than the record), no formatting for built-in types.
 #include <atomic>
 #include <cstdint>
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -26,26 +27,44 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
-inline constexpr std::uint64_t not_in_flight = UINT64_MAX;
+// A thread's records on their way to the backend: a single-producer, single-consumer ring of
+// fixed-size records. The producer (the owning thread) writes a slot and publishes it by storing
+// its `meta` last (release), tagged with the lap's parity in the pointer's low bit; the backend
+// takes it (acquire) and publishes how far it has read, once per batch. The backend never writes
+// a slot, so the line the producer writes next is at most shared, never owned, by the backend's core.
+// While the producer fills a slot, `meta` holds the in-flight word and `ts` a lower bound of the
+// record's timestamp (see claim_fast): that is how the backend keeps the file in time order
+// across threads without a second shared store per call.
+struct record_ring {
+  std::uint64_t capacity = 0;                   // records, a power of two
+  std::atomic<record_ring*> next{nullptr};      // queue_policy::grow: the larger ring that follows
+  std::size_t map_bytes = 0;                    // what was mmap'ed for this ring
+  alignas(64) std::atomic<std::uint64_t> read{0};  // records the backend has taken (backend writes)
+  alignas(64) record slots[1];                  // `capacity` of them (the mapping extends the array)
+};
 
 // One per thread that logs, kept for the life of the process and reused after the thread exits.
-// Only the owning thread writes it, except `in_use`/`next` (registry) and the backend's reads.
 struct alignas(64) producer {
-  // Lower bound of the timestamp of the record this thread is enqueueing, or not_in_flight.
-  // The backend never writes a record newer than the smallest of these, so a thread preempted
-  // between reading the clock and enqueueing cannot land out of order in the file.
-  std::atomic<std::uint64_t> in_flight{not_in_flight};
-  std::uint64_t last_ts = 0;               // this thread's previous timestamp: a valid lower bound
-  std::uint32_t gen = 0;                   // logger generation the token belongs to (owner only)
-  // `gen` again, published after `token` for the backend, which dequeues through the token.
-  std::atomic<std::uint32_t> published_gen{0};
-  std::atomic<std::uint64_t> dropped{0};   // records discarded by queue_policy::drop
-  void* token = nullptr;                   // moodycamel::ProducerToken* for queue `gen`
-  void* queue = nullptr;                   // the queue that token belongs to
+  // The owning thread's line: the hot path reads and writes it; the backend never touches it
+  // (except `write`, read when reporting what is queued), so these stores stay in this core's cache.
+  record* slots = nullptr;             // ring->slots
+  std::uint64_t mask = 0;              // ring->capacity - 1
+  std::atomic<std::uint64_t> write{0};  // records this thread has put in `ring` (owner writes)
+  std::uint64_t limit = 0;             // write may go up to here without reading ring->read
+  record_ring* ring = nullptr;         // the ring this thread writes
+  std::uint64_t last_ts = 1;           // previous timestamp: a valid lower bound, never 0
+  std::uint32_t gen = 0;               // logger generation the ring is attached for
+  std::uint32_t ring_epoch = 0;        // shared().ring_epoch when `ring` was made
+  bool busy = false;                   // inside a LOG_* call (a signal handler's call is dropped)
+
+  // Read by the backend, written rarely.
+  alignas(64) std::atomic<std::uint32_t> published_gen{0};  // `gen`, published after `drain`
+  std::atomic<record_ring*> drain{nullptr};  // the ring the backend reads (it follows `next` itself)
+  record_ring* oldest = nullptr;             // the first of `drain`'s chain (freed on a new epoch)
+  std::atomic<std::uint64_t> dropped{0};     // records discarded by queue_policy::drop
   std::atomic<bool> in_use{false};
-  producer* next = nullptr;                // registry list, push-only
-  void* alt_stack = nullptr;               // the owning thread's alternate signal stack (mmap'ed)
-  bool fresh_token = false;                // no record enqueued yet with this generation's token
+  producer* next = nullptr;                  // registry list, push-only
+  void* alt_stack = nullptr;                 // the owning thread's alternate signal stack (mmap'ed)
 };
 
 // The three variables below are inline so the hot path reads them directly, and have default
@@ -73,26 +92,83 @@ inline bool enabled(level l) noexcept {
   return static_cast<std::uint8_t>(l) >= g_level.load(std::memory_order_relaxed) || l == level::fatal;
 }
 
-// Out of line (src/frontend): attach or refresh this thread's producer for the running logger,
-// returning it with in_flight published, or nullptr when the logger is not running.
-producer* attach_producer() noexcept;
-// Out of line (src/frontend): enqueue r, applying options::queue_policy when the queue is full.
-void enqueue(producer& p, record& r) noexcept;
+// Out of line (src/frontend): the slow half of claiming a slot, for a thread that has no ring
+// for the running logger, whose ring looks full, or that is inside a LOG_* call already (a signal
+// handler). Returns this thread's next slot with its stamp stored and `busy` set, or nullptr: then
+// `sync` says whether the record goes to the synchronous path (the logger is not running) or
+// nowhere (dropped by queue_policy::drop, or a re-entrant call, and counted). `must_keep`: never
+// dropped (a flush request).
+record* claim_slow(bool must_keep, bool& sync) noexcept;
 // Out of line (src/backend): format r now and write it to the current sinks, or stderr before
 // the first start(); takes the backend's writer lock.
 void write_sync(record& r) noexcept;
 // LOG_FATAL: write everything queued (bounded by options::crash_drain_timeout), then abort.
 [[noreturn]] void fatal_abort() noexcept;
-// Out of line and cold (src/frontend): a LOG_* call interrupted this thread's own LOG_* call
-// (a signal handler): the record is dropped and counted, never mixed into the other.
-void reentrant_drop() noexcept;
 
-// Enqueues r for a producer attached with in_flight published, then leaves flight.
-inline void submit(producer& p, record& r) noexcept {
-  p.in_flight.store(r.ts, std::memory_order_relaxed);  // lets the watermark pass while we wait
-  enqueue(p, r);
-  p.last_ts = r.ts;
-  p.in_flight.store(not_in_flight, std::memory_order_release);
+// The slot's two fields the backend may read while the owning thread writes it.
+inline std::atomic_ref<std::uint64_t> slot_ts(record& slot) noexcept { return std::atomic_ref<std::uint64_t>(slot.ts); }
+inline std::atomic_ref<const record_meta*> slot_meta(record& slot) noexcept {
+  return std::atomic_ref<const record_meta*>(slot.meta);
+}
+// The word in a slot's `meta`: a record_meta address (8-byte aligned) or 0, or'ed with the lap
+// tag of the write that stored it (1 on even laps of the ring, 0 on odd ones, so the zeroed ring
+// reads as empty), or in_flight_word | tag while the slot is being written.
+inline constexpr std::uintptr_t in_flight_word = 2;
+inline std::uintptr_t lap_tag(std::uint64_t index, std::uint64_t mask) noexcept { return (index & (mask + 1)) == 0; }
+inline const record_meta* meta_word(std::uintptr_t w) noexcept { return reinterpret_cast<const record_meta*>(w); }
+
+// Marks `slot` (index w) as being written, with `stamp` as the lower bound of its timestamp.
+inline void stamp_slot(record& slot, std::uint64_t w, std::uint64_t mask, std::uint64_t stamp) noexcept {
+  slot_ts(slot).store(stamp, std::memory_order_relaxed);
+  slot_meta(slot).store(meta_word(in_flight_word | lap_tag(w, mask)), std::memory_order_release);
+}
+// Takes the mark back: the slot reads as empty again (a null meta is never a record).
+inline void unstamp_slot(record& slot) noexcept { slot_meta(slot).store(nullptr, std::memory_order_relaxed); }
+
+// Claims this thread's next slot: marks the thread busy, stores the slot's stamp (the previous
+// timestamp, a lower bound of the one about to be read) and checks the logger generation after
+// it. nullptr when any of that fails: claim_slow() then decides.
+inline record* claim_fast(producer* p) noexcept {
+  if (p == nullptr || p->busy) [[unlikely]] return nullptr;
+  p->busy = true;
+  // A signal handler that logs from here on sees busy; one that ran before has finished, and
+  // the index below is read after it.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+  if (w != p->limit) [[likely]] {
+    record* slot = &p->slots[w & p->mask];
+    stamp_slot(*slot, w, p->mask, p->last_ts);
+    // The stamp before the generation load, for the compiler; the CPU-level order is forced from
+    // the stopping side with membarrier(2) (see lifecycle.cpp).
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
+    unstamp_slot(*slot);
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  p->busy = false;
+  return nullptr;
+}
+
+inline record* claim_slot(bool must_keep, bool& sync) noexcept {
+  if (record* slot = claim_fast(tl_producer)) [[likely]] return slot;
+  return claim_slow(must_keep, sync);
+}
+
+// Publishes r, built for `slot` (claimed by this thread): everything but ts and meta first, then
+// the timestamp, then the tagged meta with release: the backend reads nothing of a slot before it.
+inline void commit(record& slot, const record& r) noexcept {
+  producer* p = tl_producer;
+  static_assert(offsetof(record, meta) == 0 && offsetof(record, ts) == 8 && sizeof(record) > 16);
+  std::memcpy(reinterpret_cast<unsigned char*>(&slot) + 16, reinterpret_cast<const unsigned char*>(&r) + 16,
+              sizeof(record) - 16);
+  const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+  slot_ts(slot).store(r.ts, std::memory_order_relaxed);
+  slot_meta(slot).store(meta_word(reinterpret_cast<std::uintptr_t>(r.meta) | lap_tag(w, p->mask)),
+                        std::memory_order_release);
+  p->write.store(w + 1, std::memory_order_relaxed);
+  p->last_ts = r.ts;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  p->busy = false;
 }
 
 template <class T>
@@ -161,29 +237,16 @@ void encode_call(record& r, std::uint8_t action, const call_extras& x, std::stri
 // One LOG_* call that passed its level gate with `action` (write_action or keep_action).
 template <const site_info* Site, std::uint8_t Flags, class... A>
 void log_call(std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
-  producer* p = tl_producer;
-  if (p != nullptr) [[likely]] {
-    // Only a signal handler interrupting this thread's own LOG_* call finds it in flight; the
-    // producer token is not re-entrant, so that record is dropped (and counted) below.
-    if (p->in_flight.load(std::memory_order_relaxed) != not_in_flight) [[unlikely]] {
-      reentrant_drop();
-      return;
-    }
-    p->in_flight.store(p->last_ts, std::memory_order_relaxed);
-    // Orders the store above before the generation load for the compiler; the CPU-level order
-    // is forced from the stopping side with membarrier(2) (see logger.cpp).
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (p->gen != g_gen.load(std::memory_order_relaxed)) [[unlikely]] p = attach_producer();
-  } else {
-    p = attach_producer();
-  }
+  bool sync = false;
+  record* slot = claim_slot(false, sync);
+  if (slot == nullptr && !sync) [[unlikely]] return;  // dropped (counted)
   record r;
   r.ts = arch::cycles();
   r.gid = gidlog::gid();
   r.context = tl_context;
   encode_call<Site, Flags>(r, action, x, f, args...);
-  if (p != nullptr) [[likely]] {
-    submit(*p, r);
+  if (slot != nullptr) [[likely]] {
+    commit(*slot, r);
   } else {
     write_sync(r);
   }
