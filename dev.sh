@@ -14,9 +14,11 @@ JOBS=${JOBS:-$(nproc)}
 # What each command installs with apt-get when it is missing (Debian 12 package names). Each list
 # is exactly what that command's presets use; `fresh` checks them on a machine that has nothing.
 DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
-               libdw-dev libcpp-httplib-dev)              # thread stacks' file:line, debug_server
+               libdw-dev libcpp-httplib-dev              # thread stacks' file:line, debug_server
+               libcli11-dev libsimdjson-dev zlib1g-dev)  # gidlog-trace (tools/trace): arguments, JSON lines, .gz
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
                nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
+               chromium                                  # draws gidlog-trace's timeline page (tests/trace)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
@@ -66,6 +68,9 @@ check_test_tools() {
   rm -rf "$probe"
   [ -f /usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake ] ||
     die "nlohmann/json is missing (the tests parse the JSON sink's output with it): apt-get install nlohmann-json3-dev"
+  # gidlog-trace's page test loads the page in a real browser; without one it fails, never skips.
+  command -v chromium >/dev/null 2>&1 ||
+    die "'chromium' not found (tests/trace draws the timeline page in headless chromium): apt-get install chromium"
   [ -f /usr/lib/aarch64-linux-gnu/cmake/fmt/fmt-config.cmake ] ||
     die "fmt for arm64 is missing: dpkg --add-architecture arm64 && apt-get update && apt-get install libfmt-dev:arm64"
 }
@@ -89,7 +94,15 @@ case "$cmd" in
     echo "== examples/quick_start.cpp =="
     ./examples/quick_start
     echo; echo "== examples/service.cpp =="
-    ./examples/service
+    ./examples/service | tee service.log
+    # gidlog-trace (tools/trace), README "Tracing a request": the run above summarised from its
+    # JSON-lines copy, then one request followed through the pool in its console copy (the %C
+    # pattern; the continuation lines of multi-line messages are counted as bad lines).
+    echo; echo "== gidlog-trace summary (the JSON-lines copy) =="
+    ./tools/trace/gidlog-trace summary "${TMPDIR:-/tmp}/gidlog-service.jsonl"
+    echo; echo "== gidlog-trace follow --field req=r-2 (the console output above) =="
+    ./tools/trace/gidlog-trace --pattern '[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C' --max-errors 0 \
+      follow --field req=r-2 service.log
     ;;
   test)
     install_deps "${TEST_PACKAGES[@]}"
@@ -132,6 +145,7 @@ case "$cmd" in
     for b in bench/bm_*; do [ -x "$b" ] && "$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; done
     [ -x bench/latency ] && bench/latency --records 200000
     [ -x bench/throughput ] && bench/throughput
+    [ -x bench/trace_throughput ] && bench/trace_throughput  # gidlog-trace's reading speed
     ;;
   fresh)
     install_deps "${FRESH_PACKAGES[@]}"

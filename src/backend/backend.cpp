@@ -174,25 +174,24 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
   while (n < limit) {
     const std::uint64_t mask = ring->capacity - 1;
     record& slot = ring->slots[r & mask];
-    const std::uintptr_t tag = lap_tag(r, mask);
-    const auto word = reinterpret_cast<std::uintptr_t>(slot_meta(slot).load(std::memory_order_acquire));
-    if ((word & 1) == tag && (word & ~std::uintptr_t{7}) != 0) {
+    const std::uint64_t tag = lap_tag(r, mask);
+    const std::uint64_t word = slot_word(slot).load(std::memory_order_acquire);
+    if ((word & 1) == tag) {
+      if ((word & slot_ready) == 0) {  // being written: its record is no older than the stamp
+        any_in_flight = true;
+        watermark = std::min(watermark, word >> 2);
+        break;
+      }
       std::memcpy(static_cast<void*>(out + n), &slot, sizeof(record));
-      out[n].meta = meta_word(word & ~std::uintptr_t{7});
+      out[n].ts = word >> 2;
       ++r;
       ++n;
       continue;
     }
-    if (word == (in_flight_word | tag)) {  // being written: its record is no older than the stamp
-      any_in_flight = true;
-      watermark = std::min(watermark, slot_ts(slot).load(std::memory_order_relaxed));
-      break;
-    }
     record_ring* next = ring->next.load(std::memory_order_acquire);
     if (next == nullptr) break;
     // The producer wrote its last record here before publishing `next`: look once more.
-    const auto again = reinterpret_cast<std::uintptr_t>(slot_meta(slot).load(std::memory_order_acquire));
-    if ((again & 1) == tag && (again & ~std::uintptr_t{7}) != 0) continue;
+    if ((slot_word(slot).load(std::memory_order_acquire) & 1) == tag) continue;
     ring->read.store(r, std::memory_order_relaxed);
     ring = next;
     p.drain.store(ring, std::memory_order_release);

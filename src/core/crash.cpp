@@ -232,8 +232,7 @@ void drain(const record* rec) noexcept {
   if (producer* p = tl_producer; p != nullptr && p->busy && p->slots != nullptr) {
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
     record& slot = p->slots[w & p->mask];
-    if (slot_meta(slot).load(std::memory_order_relaxed) == meta_word(in_flight_word | lap_tag(w, p->mask)))
-      unstamp_slot(slot);
+    if ((slot_word(slot).load(std::memory_order_relaxed) & 3) == lap_tag(w, p->mask)) unstamp_slot(slot, w, p->mask);
   }
   if (rec != nullptr) c.rec = *rec;
   else c.rec.meta = nullptr;

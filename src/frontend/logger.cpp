@@ -63,14 +63,13 @@ void flush() noexcept {
     return;  // a signal handler inside this thread's LOG_* call: nothing of ours to wait for
   }
   flush_request req;
-  record r{};
-  r.meta = &flush_meta;
-  r.ts = arch::cycles();
-  r.gid = gidlog::gid();
+  slot->meta = &flush_meta;
+  slot->gid = gidlog::gid();
+  slot->context = nullptr;
   flush_request* ptr = &req;
-  r.size = sizeof ptr;
-  std::memcpy(r.payload.bytes, &ptr, sizeof ptr);
-  commit(*slot, r);
+  slot->size = sizeof ptr;
+  std::memcpy(slot->payload.bytes, &ptr, sizeof ptr);
+  commit(*slot, arch::cycles());
   while (req.done.load(std::memory_order_acquire) == 0) req.done.wait(0, std::memory_order_acquire);
 }
 

@@ -44,7 +44,7 @@ std::uint64_t queued_records(std::uint32_t gen) noexcept {
 namespace {
 
 // A ring's memory comes from mmap: page aligned (the slots are cache-line aligned), zeroed (every
-// slot starts empty: a null meta) and populated at once: a page fault on the first lap would
+// slot starts empty: state word 0) and populated at once: a page fault on the first lap would
 // cost a LOG_* call microseconds, once every 64 records (measured: p99 above 1 us).
 record_ring* new_ring(std::uint64_t capacity) noexcept {
   const std::size_t bytes = offsetof(record_ring, slots) + capacity * sizeof(record);
@@ -213,7 +213,7 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
       stamp_slot(*slot, w, p->mask, p->last_ts);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       if (p->gen == g_gen.load(std::memory_order_relaxed)) return slot;
-      unstamp_slot(*slot);  // stop() began: attach again, or go synchronous
+      unstamp_slot(*slot, w, p->mask);  // stop() began: attach again, or go synchronous
       std::atomic_signal_fence(std::memory_order_seq_cst);
       p->busy = false;
       continue;

@@ -20,7 +20,7 @@ TEST_CASE("8 threads x 200000 records: all present, per-thread order, time order
   gidlog::options opt;
   opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
   opt.pattern = "%Y%m%d%H%M%S%F %v";  // fixed width, so text order is time order
-  opt.queue_capacity = 16384;         // small: producers block often and the backend merges hard
+  opt.queue_capacity = 2048;          // per thread, small: producers block often and the backend merges hard
   gidlog::start(opt);
   std::latch go(threads);
   std::vector<std::thread> pool;
@@ -68,7 +68,8 @@ TEST_CASE("a backlog much larger than one dequeue pass stays in time order", "[l
   constexpr int per_thread = 60000;
   gidlog::options opt;
   opt.pattern = "%Y%m%d%H%M%S%F %v";
-  opt.queue_capacity = 1 << 18;
+  // Per thread, and the newer thread takes over the older one's ring (and its 60 000 records).
+  opt.queue_capacity = 1 << 17;
   gidlog_test::logger_session session(opt);
   session.sink->stall();
   LOG_INFO("first");  // the backend stalls writing this one: everything after it queues up

@@ -28,13 +28,15 @@ inline namespace v0 {
 namespace detail {
 
 // A thread's records on their way to the backend: a single-producer, single-consumer ring of
-// fixed-size records. The producer (the owning thread) writes a slot and publishes it by storing
-// its `meta` last (release), tagged with the lap's parity in the pointer's low bit; the backend
-// takes it (acquire) and publishes how far it has read, once per batch. The backend never writes
-// a slot, so the line the producer writes next is at most shared, never owned, by the backend's core.
-// While the producer fills a slot, `meta` holds the in-flight word and `ts` a lower bound of the
-// record's timestamp (see claim_fast): that is how the backend keeps the file in time order
-// across threads without a second shared store per call.
+// fixed-size records. A slot's `ts` is its state word: (timestamp << 2) | ready << 1 | lap tag,
+// the tag being 1 on even laps of the ring and 0 on odd ones (so the zeroed ring reads as empty).
+// The owning thread writes the record's fields straight into the slot and publishes it with one
+// release store of the word; the backend takes it (acquire) and publishes how far it has read,
+// once per batch. The backend never writes a slot, so the line the producer writes next is at most
+// shared, never owned, by the backend's core. While the producer fills a slot, the word holds a
+// lower bound of the record's timestamp with ready = 0 (see claim_fast): that is how the backend
+// keeps the file in time order across threads without a second shared store per call.
+// Timestamps must stay below 2^62 (the cycle counter since boot: decades).
 struct record_ring {
   std::uint64_t capacity = 0;                   // records, a power of two
   std::atomic<record_ring*> next{nullptr};      // queue_policy::grow: the larger ring that follows
@@ -105,25 +107,19 @@ void write_sync(record& r) noexcept;
 // LOG_FATAL: write everything queued (bounded by options::crash_drain_timeout), then abort.
 [[noreturn]] void fatal_abort() noexcept;
 
-// The slot's two fields the backend may read while the owning thread writes it.
-inline std::atomic_ref<std::uint64_t> slot_ts(record& slot) noexcept { return std::atomic_ref<std::uint64_t>(slot.ts); }
-inline std::atomic_ref<const record_meta*> slot_meta(record& slot) noexcept {
-  return std::atomic_ref<const record_meta*>(slot.meta);
-}
-// The word in a slot's `meta`: a record_meta address (8-byte aligned) or 0, or'ed with the lap
-// tag of the write that stored it (1 on even laps of the ring, 0 on odd ones, so the zeroed ring
-// reads as empty), or in_flight_word | tag while the slot is being written.
-inline constexpr std::uintptr_t in_flight_word = 2;
-inline std::uintptr_t lap_tag(std::uint64_t index, std::uint64_t mask) noexcept { return (index & (mask + 1)) == 0; }
-inline const record_meta* meta_word(std::uintptr_t w) noexcept { return reinterpret_cast<const record_meta*>(w); }
+// A slot's state word, the one field the backend reads while the owning thread writes the slot.
+inline std::atomic_ref<std::uint64_t> slot_word(record& slot) noexcept { return std::atomic_ref<std::uint64_t>(slot.ts); }
+inline constexpr std::uint64_t slot_ready = 2;
+inline std::uint64_t lap_tag(std::uint64_t index, std::uint64_t mask) noexcept { return (index & (mask + 1)) == 0; }
 
-// Marks `slot` (index w) as being written, with `stamp` as the lower bound of its timestamp.
+// Marks slot `w` as being written, `stamp` being a lower bound of its timestamp.
 inline void stamp_slot(record& slot, std::uint64_t w, std::uint64_t mask, std::uint64_t stamp) noexcept {
-  slot_ts(slot).store(stamp, std::memory_order_relaxed);
-  slot_meta(slot).store(meta_word(in_flight_word | lap_tag(w, mask)), std::memory_order_release);
+  slot_word(slot).store(stamp << 2 | lap_tag(w, mask), std::memory_order_relaxed);
 }
-// Takes the mark back: the slot reads as empty again (a null meta is never a record).
-inline void unstamp_slot(record& slot) noexcept { slot_meta(slot).store(nullptr, std::memory_order_relaxed); }
+// Takes the mark back: the slot reads as empty (the other lap's tag) again.
+inline void unstamp_slot(record& slot, std::uint64_t w, std::uint64_t mask) noexcept {
+  slot_word(slot).store(lap_tag(w, mask) ^ 1, std::memory_order_relaxed);
+}
 
 // Claims this thread's next slot: marks the thread busy, stores the slot's stamp (the previous
 // timestamp, a lower bound of the one about to be read) and checks the logger generation after
@@ -142,7 +138,7 @@ inline record* claim_fast(producer* p) noexcept {
     // the stopping side with membarrier(2) (see lifecycle.cpp).
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
-    unstamp_slot(*slot);
+    unstamp_slot(*slot, w, p->mask);
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   p->busy = false;
@@ -154,19 +150,14 @@ inline record* claim_slot(bool must_keep, bool& sync) noexcept {
   return claim_slow(must_keep, sync);
 }
 
-// Publishes r, built for `slot` (claimed by this thread): everything but ts and meta first, then
-// the timestamp, then the tagged meta with release: the backend reads nothing of a slot before it.
-inline void commit(record& slot, const record& r) noexcept {
+// Publishes `slot` (claimed by this thread, its fields but ts written) with timestamp `ts`: one
+// release store of its state word; the backend reads nothing else of a slot before it.
+inline void commit(record& slot, std::uint64_t ts) noexcept {
   producer* p = tl_producer;
-  static_assert(offsetof(record, meta) == 0 && offsetof(record, ts) == 8 && sizeof(record) > 16);
-  std::memcpy(reinterpret_cast<unsigned char*>(&slot) + 16, reinterpret_cast<const unsigned char*>(&r) + 16,
-              sizeof(record) - 16);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-  slot_ts(slot).store(r.ts, std::memory_order_relaxed);
-  slot_meta(slot).store(meta_word(reinterpret_cast<std::uintptr_t>(r.meta) | lap_tag(w, p->mask)),
-                        std::memory_order_release);
+  slot_word(slot).store(ts << 2 | slot_ready | lap_tag(w, p->mask), std::memory_order_release);
   p->write.store(w + 1, std::memory_order_relaxed);
-  p->last_ts = r.ts;
+  p->last_ts = ts;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   p->busy = false;
 }
@@ -234,20 +225,30 @@ void encode_call(record& r, std::uint8_t action, const call_extras& x, std::stri
   }
 }
 
+// Fills r (a claimed slot, or a record for the synchronous path) but its timestamp.
+template <const site_info* Site, std::uint8_t Flags, class... A>
+inline void fill_record(record& r, std::uint8_t action, const call_extras& x, std::string_view text,
+                        const A&... args) noexcept {
+  r.gid = gidlog::gid();
+  r.context = tl_context;
+  encode_call<Site, Flags>(r, action, x, text, args...);
+}
+
 // One LOG_* call that passed its level gate with `action` (write_action or keep_action).
 template <const site_info* Site, std::uint8_t Flags, class... A>
 void log_call(std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
   bool sync = false;
   record* slot = claim_slot(false, sync);
-  if (slot == nullptr && !sync) [[unlikely]] return;  // dropped (counted)
-  record r;
-  r.ts = arch::cycles();
-  r.gid = gidlog::gid();
-  r.context = tl_context;
-  encode_call<Site, Flags>(r, action, x, f, args...);
   if (slot != nullptr) [[likely]] {
-    commit(*slot, r);
-  } else {
+    // Straight into the slot: a record built on the stack and copied would be read back with wide
+    // loads over narrow stores, which wait for the slot's own stores (a cache miss) to retire.
+    const std::uint64_t ts = arch::cycles();
+    fill_record<Site, Flags>(*slot, action, x, f, args...);
+    commit(*slot, ts);
+  } else if (sync) {
+    record r;
+    r.ts = arch::cycles();
+    fill_record<Site, Flags>(r, action, x, f, args...);
     write_sync(r);
   }
 }

@@ -1,0 +1,29 @@
+#pragma once
+// Reading json_sink lines (include/gidlog/file_sinks.h: ts, level, gid, file, line, func, logger,
+// msg, tmpl, the named fields, ctx) back into records, with simdjson's on-demand parser.
+#include <memory>
+#include <string_view>
+
+#include "record.h"
+
+namespace gidlog_trace {
+
+class json_parser {
+ public:
+  json_parser();
+  ~json_parser();
+  json_parser(const json_parser&) = delete;
+  json_parser& operator=(const json_parser&) = delete;
+
+  // line must stay readable for `padding()` bytes past its end (the reader's buffers are); the
+  // record's views are valid until the next call. On failure: false and why (static text).
+  bool parse(std::string_view line, record& r, const char*& why);
+
+  static std::size_t padding() noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace gidlog_trace

@@ -1,0 +1,65 @@
+#pragma once
+// Streaming input: files (rotated sets oldest first, .gz by their magic bytes) or stdin, cut into
+// lines in a fixed buffer, each parsed as a JSON line or a text line of the pattern. Bad lines are
+// reported on stderr with file and line number, counted and skipped; nothing else stops a scan.
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_parser.h"
+#include "record.h"
+#include "text_parser.h"
+
+namespace gidlog_trace {
+
+struct reader_options {
+  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v";
+  std::size_t max_line = std::size_t{1} << 20;  // longer lines are reported and skipped
+  bool rotated = true;                           // app.log also reads app.N.log .. app.1.log first
+  int year = 0;                                  // for patterns without %Y; 0: this year
+  std::size_t max_reports = 20;                  // bad lines described on stderr; the rest counted
+  std::FILE* errors = stderr;
+};
+
+// The files a path stands for, oldest first: "app.log" -> app.3.log app.2.log app.1.log app.log
+// when those exist (each also as .gz), the numbering of rotating_file_sink and json_sink.
+std::vector<std::string> expand_rotated(const std::string& path);
+
+struct scan_stats {
+  std::uint64_t lines = 0;    // lines read, good and bad
+  std::uint64_t records = 0;  // lines parsed into records
+  std::uint64_t bad = 0;      // lines reported and skipped
+  bool open_failed = false;   // a file could not be opened or read
+};
+
+class scanner {
+ public:
+  explicit scanner(reader_options opt);
+  ~scanner();
+
+  // Reads every path ("-" is stdin; no path: stdin) and calls on_record for each good record, in
+  // file order. Returns what was read; bad lines were reported as they came.
+  scan_stats run(const std::vector<std::string>& paths, const std::function<void(const record&)>& on_record);
+
+  // The names of the files read, by record::source.
+  const std::vector<std::string>& sources() const noexcept { return names_; }
+
+ private:
+  void read_one(const std::string& name, int fd, const std::function<void(const record&)>& on_record);
+  void bad_line(std::uint64_t line_no, std::string_view why, std::string_view line);
+
+  reader_options opt_;
+  text_parser text_;
+  json_parser json_;
+  std::vector<std::string> names_;
+  std::vector<char> buf_;
+  record rec_;
+  scan_stats stats_;
+  std::uint64_t bad_in_file_ = 0;
+};
+
+}  // namespace gidlog_trace
