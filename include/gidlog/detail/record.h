@@ -331,7 +331,8 @@ inline payload_view view_payload(const record& r) noexcept {
 // `kept`: the record goes to its logger's backtrace ring (meta_kept added to Flags).
 template <const site_info* Site, std::uint8_t Flags, class... A>
 void encode_flagged(record& r, bool kept, const call_extras& x, const A&... args) noexcept {
-  const std::size_t n = prefix_size(Flags, x) + (std::size_t{0} + ... + encoded_size(args));
+  std::size_t n = (std::size_t{0} + ... + encoded_size(args));
+  if constexpr (Flags != 0) n += prefix_size(Flags, x);
   unsigned char* out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
   if (out == nullptr) [[unlikely]] {
     make_nomem(r, n, Site);
@@ -341,11 +342,10 @@ void encode_flagged(record& r, bool kept, const call_extras& x, const A&... args
   // every written one.
   if (__builtin_expect(kept, 0)) {
     r.meta = &flagged_meta_v<Site, Flags | meta_kept, A...>;
-    asm("" ::: "memory");  // keeps the two stores apart so the compiler cannot merge them into a select
   } else {
     r.meta = &flagged_meta_v<Site, Flags, A...>;
   }
-  out = write_prefix(out, Flags, x);
+  if constexpr (Flags != 0) out = write_prefix(out, Flags, x);
   ((out = encode_one(out, args)), ...);
 }
 
