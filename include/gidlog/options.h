@@ -52,7 +52,7 @@ struct options {
   // its pages populated) when it first logs; at least 64, rounded up to a power of two. Memory:
   // capacity x GIDLOG_RECORD_SIZE bytes per thread that logs (default 16 Ki x 64 B = 1 MiB).
   // A full ring is handled by queue_policy, for its thread alone.
-  std::size_t queue_capacity = 16 * 1024;
+  std::size_t queue_capacity = 32 * 1024;
 
   // See queue_policy.
   gidlog::queue_policy queue_policy = gidlog::queue_policy::block;

@@ -226,8 +226,10 @@ void write_range(backend_state& b, std::size_t end) {
     b.wr->prepare(b.clock.to_ns(b.pending[end - 1].ts));  // a failing reopen is reported by the writer
   } catch (...) {
   }
+  const std::size_t taken = b.pending.size();
   for (std::size_t i = b.head; i < end; ++i) {
     b.writing.store(i, std::memory_order_relaxed);
+    b.backlog.store(taken - i, std::memory_order_relaxed);  // taken from the rings, not yet written
     write_one(b, b.pending[i]);
   }
   b.writing.store(SIZE_MAX, std::memory_order_relaxed);
@@ -272,6 +274,7 @@ void run(backend_state& b) {
     std::size_t got = 0;
     const bool took = before - b.head < b.max_pending;
     if (took) got = take_pass(b, 2048, watermark, in_flight);
+    b.backlog.store(b.pending.size() - b.head, std::memory_order_relaxed);  // out of the rings now
     if (crashing && !b.crash_taken) {
       b.crash_taken = true;
       if (crash.rec.meta != nullptr) b.pending.push_back(crash.rec);

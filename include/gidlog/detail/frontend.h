@@ -40,9 +40,9 @@ namespace detail {
 struct record_ring {
   std::uint64_t capacity = 0;                   // records, a power of two
   std::atomic<record_ring*> next{nullptr};      // queue_policy::grow: the larger ring that follows
-  std::size_t map_bytes = 0;                    // what was mmap'ed for this ring
+  record* slots = nullptr;                      // `capacity` records, mmap'ed
+  std::size_t map_bytes = 0;                    // what was mmap'ed at `slots`
   alignas(64) std::atomic<std::uint64_t> read{0};  // records the backend has taken (backend writes)
-  alignas(64) record slots[1];                  // `capacity` of them (the mapping extends the array)
 };
 
 // One per thread that logs, kept for the life of the process and reused after the thread exits.
