@@ -10,9 +10,11 @@
 //
 // Threading: every function here may be called from any thread. LOG_* never blocks except
 // under queue_policy::block with a full queue, never throws and never allocates for built-in
-// argument types (arithmetic, bool, char, pointers, C strings, std::string, std::string_view).
-// Any other formattable type is formatted on the calling thread, so a reference it holds can
-// never dangle by the time the backend writes the line.
+// argument types (arithmetic, bool, char, pointers, C strings, std::string, std::string_view),
+// and captures the common standard types (chrono, optional, vectors and arrays of numbers, enums,
+// error_code, path, char8_t text; see detail/std_types.h) as values too. Any other formattable
+// type is formatted on the calling thread, so a reference it holds can never dangle by the time
+// the backend writes the line.
 #include <cstdint>
 
 #include <gidlog/config.h>
@@ -21,6 +23,7 @@
 #include <gidlog/file_sinks.h>
 #include <gidlog/gid.h>
 #include <gidlog/level.h>
+#include <gidlog/logger.h>
 #include <gidlog/options.h>
 #include <gidlog/sink.h>
 #include <gidlog/syslog_sink.h>
@@ -71,20 +74,139 @@ void reopen() noexcept;
 }  // namespace v0
 }  // namespace gidlog
 
-#define GIDLOG_TRACE(...) GIDLOG_LOG(::gidlog::level::trace, __VA_ARGS__)
-#define GIDLOG_DEBUG(...) GIDLOG_LOG(::gidlog::level::debug, __VA_ARGS__)
-#define GIDLOG_INFO(...) GIDLOG_LOG(::gidlog::level::info, __VA_ARGS__)
-#define GIDLOG_WARN(...) GIDLOG_LOG(::gidlog::level::warn, __VA_ARGS__)
-#define GIDLOG_ERROR(...) GIDLOG_LOG(::gidlog::level::error, __VA_ARGS__)
-#define GIDLOG_FATAL(...) GIDLOG_LOG(::gidlog::level::fatal, __VA_ARGS__)
+// The logging macros; see README "Configuration" for the table. Each is one statement, checks its
+// logger's level with one relaxed load before anything else, and evaluates its arguments only
+// when it makes a record:
+//   LOG_INFO(fmt, args...)                  the root logger (options::name)
+//   LOGGER_INFO(lg, fmt, args...)           a named logger (gidlog::get_logger)
+//   LOG_INFO_IF(cond, fmt, args...)         when cond holds (evaluated after the level check)
+//   LOG_INFO_EVERY_N(n, fmt, args...)       calls 0, n, 2n, ... of this site (all threads)
+//   LOG_INFO_FIRST_N(n, fmt, args...)       the first n calls of this site
+//   LOG_INFO_EVERY(period, fmt, args...)    at most once per period (a std::chrono duration)
+// EVERY_N and EVERY append " (suppressed N)" to the message when they skipped N > 0 calls since
+// the last one written (JSON: a field "suppressed"). fmt may be gidlog::runtime_format(text).
+#define GIDLOG_TRACE(...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::trace GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_LOGGER_TRACE(lg, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::trace, lg GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_TRACE_IF(cond, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::trace GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_LOGGER_TRACE_IF(lg, cond, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::trace, lg GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_TRACE_EVERY_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::trace GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_TRACE_EVERY_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::trace, lg GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_TRACE_FIRST_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::trace GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_TRACE_FIRST_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::trace, lg GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_TRACE_EVERY(period, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::trace GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_LOGGER_TRACE_EVERY(lg, period, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::trace, lg GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_DEBUG(...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::debug GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_LOGGER_DEBUG(lg, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::debug, lg GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_DEBUG_IF(cond, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::debug GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_LOGGER_DEBUG_IF(lg, cond, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::debug, lg GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_DEBUG_EVERY_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::debug GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_DEBUG_EVERY_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::debug, lg GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_DEBUG_FIRST_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::debug GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_DEBUG_FIRST_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::debug, lg GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_DEBUG_EVERY(period, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::debug GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_LOGGER_DEBUG_EVERY(lg, period, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::debug, lg GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_INFO(...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::info GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_LOGGER_INFO(lg, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::info, lg GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_INFO_IF(cond, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::info GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_LOGGER_INFO_IF(lg, cond, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::info, lg GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_INFO_EVERY_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::info GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_INFO_EVERY_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::info, lg GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_INFO_FIRST_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::info GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_INFO_FIRST_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::info, lg GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_INFO_EVERY(period, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::info GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_LOGGER_INFO_EVERY(lg, period, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::info, lg GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_WARN(...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::warn GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_LOGGER_WARN(lg, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::warn, lg GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_WARN_IF(cond, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::warn GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_LOGGER_WARN_IF(lg, cond, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::warn, lg GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_WARN_EVERY_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::warn GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_WARN_EVERY_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::warn, lg GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_WARN_FIRST_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::warn GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_WARN_FIRST_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::warn, lg GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_WARN_EVERY(period, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::warn GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_LOGGER_WARN_EVERY(lg, period, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::warn, lg GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_ERROR(...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::error GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_LOGGER_ERROR(lg, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::error, lg GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_ERROR_IF(cond, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::error GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_LOGGER_ERROR_IF(lg, cond, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::error, lg GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_ERROR_EVERY_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::error GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_ERROR_EVERY_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::error, lg GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_ERROR_FIRST_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::error GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_ERROR_FIRST_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::error, lg GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_ERROR_EVERY(period, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::error GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_LOGGER_ERROR_EVERY(lg, period, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::error, lg GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_FATAL(...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::fatal GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_LOGGER_FATAL(lg, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::fatal, lg GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
+#define GIDLOG_FATAL_IF(cond, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::fatal GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_LOGGER_FATAL_IF(lg, cond, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::fatal, lg GIDLOG_DETAIL_IF_(cond), __VA_ARGS__)
+#define GIDLOG_FATAL_EVERY_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::fatal GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_FATAL_EVERY_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::fatal, lg GIDLOG_DETAIL_EVERY_N_(n), __VA_ARGS__)
+#define GIDLOG_FATAL_FIRST_N(n, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::fatal GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_LOGGER_FATAL_FIRST_N(lg, n, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::fatal, lg GIDLOG_DETAIL_FIRST_N_(n), __VA_ARGS__)
+#define GIDLOG_FATAL_EVERY(period, ...) GIDLOG_DETAIL_ROOT_I_(::gidlog::level::fatal GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
+#define GIDLOG_LOGGER_FATAL_EVERY(lg, period, ...) GIDLOG_DETAIL_NAMED_I_(::gidlog::level::fatal, lg GIDLOG_DETAIL_EVERY_(period), __VA_ARGS__)
 
 #ifndef GIDLOG_NO_SHORT_MACROS
 #define LOG_TRACE(...) GIDLOG_TRACE(__VA_ARGS__)
+#define LOGGER_TRACE(lg, ...) GIDLOG_LOGGER_TRACE(lg, __VA_ARGS__)
+#define LOG_TRACE_IF(cond, ...) GIDLOG_TRACE_IF(cond, __VA_ARGS__)
+#define LOGGER_TRACE_IF(lg, cond, ...) GIDLOG_LOGGER_TRACE_IF(lg, cond, __VA_ARGS__)
+#define LOG_TRACE_EVERY_N(n, ...) GIDLOG_TRACE_EVERY_N(n, __VA_ARGS__)
+#define LOGGER_TRACE_EVERY_N(lg, n, ...) GIDLOG_LOGGER_TRACE_EVERY_N(lg, n, __VA_ARGS__)
+#define LOG_TRACE_FIRST_N(n, ...) GIDLOG_TRACE_FIRST_N(n, __VA_ARGS__)
+#define LOGGER_TRACE_FIRST_N(lg, n, ...) GIDLOG_LOGGER_TRACE_FIRST_N(lg, n, __VA_ARGS__)
+#define LOG_TRACE_EVERY(period, ...) GIDLOG_TRACE_EVERY(period, __VA_ARGS__)
+#define LOGGER_TRACE_EVERY(lg, period, ...) GIDLOG_LOGGER_TRACE_EVERY(lg, period, __VA_ARGS__)
 #define LOG_DEBUG(...) GIDLOG_DEBUG(__VA_ARGS__)
+#define LOGGER_DEBUG(lg, ...) GIDLOG_LOGGER_DEBUG(lg, __VA_ARGS__)
+#define LOG_DEBUG_IF(cond, ...) GIDLOG_DEBUG_IF(cond, __VA_ARGS__)
+#define LOGGER_DEBUG_IF(lg, cond, ...) GIDLOG_LOGGER_DEBUG_IF(lg, cond, __VA_ARGS__)
+#define LOG_DEBUG_EVERY_N(n, ...) GIDLOG_DEBUG_EVERY_N(n, __VA_ARGS__)
+#define LOGGER_DEBUG_EVERY_N(lg, n, ...) GIDLOG_LOGGER_DEBUG_EVERY_N(lg, n, __VA_ARGS__)
+#define LOG_DEBUG_FIRST_N(n, ...) GIDLOG_DEBUG_FIRST_N(n, __VA_ARGS__)
+#define LOGGER_DEBUG_FIRST_N(lg, n, ...) GIDLOG_LOGGER_DEBUG_FIRST_N(lg, n, __VA_ARGS__)
+#define LOG_DEBUG_EVERY(period, ...) GIDLOG_DEBUG_EVERY(period, __VA_ARGS__)
+#define LOGGER_DEBUG_EVERY(lg, period, ...) GIDLOG_LOGGER_DEBUG_EVERY(lg, period, __VA_ARGS__)
 #define LOG_INFO(...) GIDLOG_INFO(__VA_ARGS__)
+#define LOGGER_INFO(lg, ...) GIDLOG_LOGGER_INFO(lg, __VA_ARGS__)
+#define LOG_INFO_IF(cond, ...) GIDLOG_INFO_IF(cond, __VA_ARGS__)
+#define LOGGER_INFO_IF(lg, cond, ...) GIDLOG_LOGGER_INFO_IF(lg, cond, __VA_ARGS__)
+#define LOG_INFO_EVERY_N(n, ...) GIDLOG_INFO_EVERY_N(n, __VA_ARGS__)
+#define LOGGER_INFO_EVERY_N(lg, n, ...) GIDLOG_LOGGER_INFO_EVERY_N(lg, n, __VA_ARGS__)
+#define LOG_INFO_FIRST_N(n, ...) GIDLOG_INFO_FIRST_N(n, __VA_ARGS__)
+#define LOGGER_INFO_FIRST_N(lg, n, ...) GIDLOG_LOGGER_INFO_FIRST_N(lg, n, __VA_ARGS__)
+#define LOG_INFO_EVERY(period, ...) GIDLOG_INFO_EVERY(period, __VA_ARGS__)
+#define LOGGER_INFO_EVERY(lg, period, ...) GIDLOG_LOGGER_INFO_EVERY(lg, period, __VA_ARGS__)
 #define LOG_WARN(...) GIDLOG_WARN(__VA_ARGS__)
+#define LOGGER_WARN(lg, ...) GIDLOG_LOGGER_WARN(lg, __VA_ARGS__)
+#define LOG_WARN_IF(cond, ...) GIDLOG_WARN_IF(cond, __VA_ARGS__)
+#define LOGGER_WARN_IF(lg, cond, ...) GIDLOG_LOGGER_WARN_IF(lg, cond, __VA_ARGS__)
+#define LOG_WARN_EVERY_N(n, ...) GIDLOG_WARN_EVERY_N(n, __VA_ARGS__)
+#define LOGGER_WARN_EVERY_N(lg, n, ...) GIDLOG_LOGGER_WARN_EVERY_N(lg, n, __VA_ARGS__)
+#define LOG_WARN_FIRST_N(n, ...) GIDLOG_WARN_FIRST_N(n, __VA_ARGS__)
+#define LOGGER_WARN_FIRST_N(lg, n, ...) GIDLOG_LOGGER_WARN_FIRST_N(lg, n, __VA_ARGS__)
+#define LOG_WARN_EVERY(period, ...) GIDLOG_WARN_EVERY(period, __VA_ARGS__)
+#define LOGGER_WARN_EVERY(lg, period, ...) GIDLOG_LOGGER_WARN_EVERY(lg, period, __VA_ARGS__)
 #define LOG_ERROR(...) GIDLOG_ERROR(__VA_ARGS__)
+#define LOGGER_ERROR(lg, ...) GIDLOG_LOGGER_ERROR(lg, __VA_ARGS__)
+#define LOG_ERROR_IF(cond, ...) GIDLOG_ERROR_IF(cond, __VA_ARGS__)
+#define LOGGER_ERROR_IF(lg, cond, ...) GIDLOG_LOGGER_ERROR_IF(lg, cond, __VA_ARGS__)
+#define LOG_ERROR_EVERY_N(n, ...) GIDLOG_ERROR_EVERY_N(n, __VA_ARGS__)
+#define LOGGER_ERROR_EVERY_N(lg, n, ...) GIDLOG_LOGGER_ERROR_EVERY_N(lg, n, __VA_ARGS__)
+#define LOG_ERROR_FIRST_N(n, ...) GIDLOG_ERROR_FIRST_N(n, __VA_ARGS__)
+#define LOGGER_ERROR_FIRST_N(lg, n, ...) GIDLOG_LOGGER_ERROR_FIRST_N(lg, n, __VA_ARGS__)
+#define LOG_ERROR_EVERY(period, ...) GIDLOG_ERROR_EVERY(period, __VA_ARGS__)
+#define LOGGER_ERROR_EVERY(lg, period, ...) GIDLOG_LOGGER_ERROR_EVERY(lg, period, __VA_ARGS__)
 #define LOG_FATAL(...) GIDLOG_FATAL(__VA_ARGS__)
+#define LOGGER_FATAL(lg, ...) GIDLOG_LOGGER_FATAL(lg, __VA_ARGS__)
+#define LOG_FATAL_IF(cond, ...) GIDLOG_FATAL_IF(cond, __VA_ARGS__)
+#define LOGGER_FATAL_IF(lg, cond, ...) GIDLOG_LOGGER_FATAL_IF(lg, cond, __VA_ARGS__)
+#define LOG_FATAL_EVERY_N(n, ...) GIDLOG_FATAL_EVERY_N(n, __VA_ARGS__)
+#define LOGGER_FATAL_EVERY_N(lg, n, ...) GIDLOG_LOGGER_FATAL_EVERY_N(lg, n, __VA_ARGS__)
+#define LOG_FATAL_FIRST_N(n, ...) GIDLOG_FATAL_FIRST_N(n, __VA_ARGS__)
+#define LOGGER_FATAL_FIRST_N(lg, n, ...) GIDLOG_LOGGER_FATAL_FIRST_N(lg, n, __VA_ARGS__)
+#define LOG_FATAL_EVERY(period, ...) GIDLOG_FATAL_EVERY(period, __VA_ARGS__)
+#define LOGGER_FATAL_EVERY(lg, period, ...) GIDLOG_LOGGER_FATAL_EVERY(lg, period, __VA_ARGS__)
 #endif
 
 // The worker pool, limiter, task registry and leak checks a service logs with.

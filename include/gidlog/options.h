@@ -23,12 +23,26 @@ enum class queue_policy : std::uint8_t {
   grow,   // allocate more queue memory, up to options::grow_max_bytes, then block
 };
 
+// The backtrace ring of each logger (spdlog's enable_backtrace, Quill's LOG_BACKTRACE).
+struct backtrace_options {
+  // Records kept per logger; 0: no ring (records below the level are discarded). At most 2^20.
+  std::size_t capacity = 0;
+  // The first record at or above this level writes the logger's ring just before itself.
+  gidlog::level trigger = gidlog::level::error;
+  // The lowest level kept: records from here up to (not including) the logger's level are
+  // encoded and sent to the backend, which keeps the newest `capacity` of them per logger
+  // without formatting them. Each costs about what a written record costs on the caller.
+  gidlog::level keep_from = gidlog::level::trace;
+};
+
 struct options {
   // Where lines go. Empty: one console_sink() on stdout. Each must be non-null.
   std::vector<sink_ptr> sinks;
 
   // Records below this level are discarded on the caller with one relaxed load.
-  // The environment variable GIDLOG_LEVEL (trace|debug|info|warn|error|fatal|off) overrides it.
+  // The environment variable GIDLOG_LEVEL overrides it: a level (trace|debug|info|warn|error|
+  // fatal|off), then optionally per-logger levels: "info,db=debug,http=warn". A part that does
+  // not parse is reported (error_handler, else stderr) and skipped; the others apply.
   gidlog::level level = gidlog::level::info;
 
   // A record at or above this level makes the backend flush every sink right after writing it.
@@ -65,8 +79,12 @@ struct options {
   // always one line. Off by default: the bytes are written as logged.
   bool escape_newlines = false;
 
-  // Logger name for %n.
+  // Logger name for %n: the root logger, that of LOG_* (named loggers: gidlog::get_logger).
   std::string name = "main";
+
+  // Keep records below the level for a backtrace: written when an ERROR comes, or on
+  // gidlog::dump_backtrace(). See backtrace_options. Off by default (capacity 0).
+  backtrace_options backtrace;
 
   // How long the idle backend sleeps between polls of the queue; 0 spins (burns a core).
   // At most 100 ms.

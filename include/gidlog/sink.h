@@ -54,7 +54,7 @@ struct log_line {
   std::string_view file;     // base name of the source file
   std::uint32_t line;
   std::string_view function;
-  std::string_view logger;   // logger name (options::name, or the name a GIDLOG_LOG_IF call gave)
+  std::string_view logger;   // logger name: a named logger's, or options::name for LOG_*
   std::string_view format;   // the call site's format string as written, names included
   // The arguments, in order, with their names and typed values. Empty when the message was
   // formatted on the calling thread (an argument of a user type without deferred_format), and

@@ -1,5 +1,7 @@
 #include "backend/line_pattern.h"
 
+#include <gidlog/logger.h>
+
 #include <unistd.h>
 
 #include <cstring>
@@ -161,7 +163,7 @@ void line_formatter::append_dynamic(char flag, const record& r, const site_info&
     case 'L': out.push_back(level_name(site.level)[0]); break;
     case 't': append_uint(out, r.gid); break;
     case 'P': append_uint(out, static_cast<std::uint64_t>(getpid())); break;
-    case 'n': append(out, sc.logger.empty() ? std::string_view{name_} : sc.logger); break;
+    case 'n': append(out, logger_name(r, sc)); break;
     case 's': append(out, sc.file); break;
     case 'g': append(out, sc.path); break;
     case '#': append_uint(out, site.line); break;
@@ -179,20 +181,42 @@ const site_info* line_formatter::site_of(const record& r, std::uint32_t& nomem_b
   return site;
 }
 
+std::string_view line_formatter::logger_name(const record& r, const site_cache& sc) const noexcept {
+  if (r.meta != &nomem_meta && (r.meta->flags & meta_logger) != 0) return view_payload(r).lg->name();
+  return sc.logger.empty() ? std::string_view{name_} : sc.logger;
+}
+
 void line_formatter::append_message(const record& r, const site_info& site, std::uint32_t nomem_bytes,
                                     fmt::memory_buffer& out, result& res) {
   res.msg_begin = out.size();
   args_valid_ = false;
+  last_suppressed_ = 0;
+  if (replaying_) append(out, "[backtrace] ");
   if (r.meta == &nomem_meta) {
     fmt::format_to(fmt::appender(out), "[gidlog: out of memory: a message of {} bytes was lost; format \"{}\"]",
                    nomem_bytes, site.format);
-  } else if (r.meta->preformatted) {
-    const unsigned char* d = r.data();
-    append(out, {reinterpret_cast<const char*>(d), r.size});
+  } else if (r.meta->flags == 0) [[likely]] {
+    if (r.meta->preformatted) {
+      append(out, {reinterpret_cast<const char*>(r.data()), r.size});
+    } else {
+      decode_args(*r.meta, r.data(), args_);
+      args_valid_ = true;
+      res.format_ok = format_message(site, args_, out);
+    }
   } else {
-    decode_args(*r.meta, r.data(), args_);
-    args_valid_ = true;
-    res.format_ok = format_message(site, args_, out);
+    const payload_view pv = view_payload(r);
+    if (r.meta->preformatted) {
+      append(out, {reinterpret_cast<const char*>(pv.data), pv.size});
+    } else {
+      decode_args(*r.meta, pv.data, args_);
+      args_valid_ = true;
+      res.format_ok = (r.meta->flags & meta_runtime) != 0 ? format_runtime(pv.runtime_format, args_, out)
+                                                          : format_message(site, args_, out);
+    }
+    if (pv.suppressed != 0) {
+      last_suppressed_ = pv.suppressed;
+      fmt::format_to(fmt::appender(out), " (suppressed {})", pv.suppressed);
+    }
   }
   if (escape_newlines_) {
     // Rewrites in place from the message start; rare, so a second buffer is fine.

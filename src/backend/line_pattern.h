@@ -41,6 +41,12 @@ class line_formatter {
   }
 
   const std::string& logger_name() const noexcept { return name_; }
+  // The name of the logger of `r`: a named logger's, the site's, or options::name.
+  std::string_view logger_name(const record& r, const site_cache& sc) const noexcept;
+  // Calls a rate-limited macro skipped before the record formatted last (0: none or not one).
+  std::uint64_t last_suppressed() const noexcept { return last_suppressed_; }
+  // While set, every message starts with "[backtrace] " (the writer replays a ring).
+  void set_replaying(bool on) noexcept { replaying_ = on; }
 
  private:
   struct token {
@@ -67,6 +73,8 @@ class line_formatter {
   char date_[32];  // "YYYY" "MM" "DD" "HH" "MM" "SS" digits, refreshed once a second
   std::vector<arg_value> args_;  // kept at its size between records: decode_args resizes it
   bool args_valid_ = false;
+  std::uint64_t last_suppressed_ = 0;
+  bool replaying_ = false;
 };
 
 }  // namespace detail

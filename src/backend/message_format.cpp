@@ -174,7 +174,7 @@ struct formatter_threw {
 void format_custom(fmt::memory_buffer& out, std::string_view one, const arg_value& a) {
   fmt::detail::buffer<char>& base = out;
   try {
-    a.fn(&base, one, reinterpret_cast<const unsigned char*>(a.s.data()));
+    a.fn(&base, one, reinterpret_cast<const unsigned char*>(a.s.data()), a.s.size());
   } catch (const fmt::format_error&) {
     throw;  // the spec does not suit the type: a format error, as for a built-in type
   } catch (const std::exception& e) {
@@ -407,6 +407,35 @@ bool format_message(const site_info& site, const std::vector<arg_value>& args, f
     failure_note(out, start, "format error", e.what(), site.format);
   } catch (...) {
     failure_note(out, start, "format error", "unknown exception", site.format);
+  }
+  return false;
+}
+
+bool format_runtime(std::string_view format, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept {
+  const std::size_t start = out.size();
+  try {
+    // Names are taken out as for a literal; a problem with them is reported as fmt would.
+    std::string text(format.size(), '\0');
+    const format_scan r = scan_format(format, text.data(), nullptr, 0);
+    switch (r.problem) {
+      case format_problem::none: case format_problem::bad_name: break;
+      case format_problem::duplicate_name: throw fmt::format_error("the same placeholder name twice");
+      case format_problem::names_and_indices: throw fmt::format_error("named placeholders mixed with indices");
+    }
+    text.resize(r.size);
+    if (r.arguments != args.size())
+      throw fmt::format_error(fmt::format("{} placeholders for {} arguments", r.arguments, args.size()));
+    parsed_format pf;
+    pf.generic = true;
+    pf.text = std::move(text);
+    format_generic(pf, args, out);
+    return true;
+  } catch (const formatter_threw& e) {
+    failure_note(out, start, "formatting threw", e.what, format);
+  } catch (const std::exception& e) {
+    failure_note(out, start, "format error", e.what(), format);
+  } catch (...) {
+    failure_note(out, start, "format error", "unknown exception", format);
   }
   return false;
 }

@@ -61,6 +61,11 @@ void decode_args(const record_meta& meta, const unsigned char* data, std::vector
 // that argument count.
 bool format_message(const site_info& site, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept;
 
+// format_message for a run-time format string (runtime_format): checked here, the note
+// "[gidlog: format error: <what>; format \"<format>\"]" instead of the message when it does not
+// fit the arguments (returns false). Fewer placeholders than arguments is an error too.
+bool format_runtime(std::string_view format, const std::vector<arg_value>& args, fmt::memory_buffer& out) noexcept;
+
 // The fields of a site's arguments, in order, named by their placeholder ("{user}") or "arg<i>"
 // for an unnamed one, values unset: a template to fill per record. Made once per site, with the
 // parsed format string.

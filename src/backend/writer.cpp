@@ -9,6 +9,7 @@
 #include <gidlog/gid.h>
 
 #include "backend/clock.h"
+#include "core/loggers.h"
 #include "core/shared.h"
 
 namespace gidlog {
@@ -36,7 +37,9 @@ writer::writer(const options& opt)
       // Capped at 2^40 ms (35 years) so the deadline arithmetic cannot overflow.
       reopen_every_ns_(std::min<std::int64_t>(opt.reopen_check.count(), std::int64_t{1} << 40) * 1'000'000),
       reopen_floor_ns_(INT64_MIN),
-      next_reopen_ns_(INT64_MAX) {
+      next_reopen_ns_(INT64_MAX),
+      backtrace_capacity_(opt.backtrace.capacity),
+      backtrace_trigger_(opt.backtrace.trigger) {
   need_text_ = false;
   for (const sink_ptr& s : opt.sinks) {
     sinks_.emplace_back();
@@ -256,6 +259,7 @@ void writer::collect_fields(const site_info& site) {
   const std::span<const arg_value> args = fmt_.last_args();
   if (args.empty() || !need_fields_) {
     fields_.clear();
+    if (need_fields_ && fmt_.last_suppressed() != 0) add_suppressed_field();
     return;
   }
   if (&site != fields_site_) {  // consecutive records often share a site
@@ -280,6 +284,14 @@ void writer::collect_fields(const site_info& site) {
     }
   }
   if (text) collect_text_fields(args);
+  if (fmt_.last_suppressed() != 0) add_suppressed_field();
+}
+
+void writer::add_suppressed_field() {
+  field f{"suppressed", {}};
+  f.value.type = field_value::kind::unsigned_integer;
+  f.value.u = fmt_.last_suppressed();
+  fields_.push_back(f);
 }
 
 // Pointers and deferred_format values become their "{}" text. field_text_ may grow while they
@@ -309,6 +321,27 @@ void writer::collect_text_fields(std::span<const arg_value> args) {
 }
 
 void writer::write_prepared(const record& r, std::int64_t wall_ns) {
+  const std::uint8_t flags = r.meta->flags;  // 0 for the control metas (nomem)
+  if (g_logger_sinks_version.load(std::memory_order_acquire) != logger_sinks_seen_) [[unlikely]]
+    refresh_logger_sinks();
+  if (flags == 0 && backtrace_capacity_ == 0) [[likely]] {
+    write_line(r, wall_ns, nullptr);
+    return;
+  }
+  if (flags & meta_dump) {
+    for (auto& [lg, ring] : rings_) dump_ring(lg);
+    return;
+  }
+  if (flags & meta_kept) {
+    keep_for_backtrace(r, wall_ns);
+    return;
+  }
+  const logger* lg = (flags & meta_logger) ? view_payload(r).lg : nullptr;
+  if (backtrace_capacity_ != 0 && r.meta != &nomem_meta && r.meta->site->level >= backtrace_trigger_) dump_ring(lg);
+  write_line(r, wall_ns, lg);
+}
+
+void writer::write_line(const record& r, std::int64_t wall_ns, const logger* lg) {
   buf_.clear();
   auto res = need_text_ ? fmt_.format(r, wall_ns, buf_) : fmt_.format_message_only(r, buf_);
   if (!res.format_ok) shared().format_errors.fetch_add(1, std::memory_order_relaxed);
@@ -324,13 +357,15 @@ void writer::write_prepared(const record& r, std::int64_t wall_ns) {
                 sc.file,
                 site->line,
                 sc.function,
-                sc.logger.empty() ? std::string_view{fmt_.logger_name()} : sc.logger,
+                fmt_.logger_name(r, sc),
                 site->format,
                 fields_,
                 r.context != nullptr ? std::span<const field>(r.context->fields) : std::span<const field>{}};
+  const bool to_global = lg == nullptr || logger_access::additive(*lg);
   for (std::size_t i = 0; i < sinks_.size(); ++i) {
     if (sinks_[i].crashed) [[unlikely]]
       continue;
+    if (sinks_[i].owner == nullptr ? !to_global : sinks_[i].owner != lg) continue;
     delivering_.store(i, std::memory_order_relaxed);
     deliver(sinks_[i], line);
   }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -89,9 +90,24 @@ class writer {
     std::int64_t next_retry_ns = 0;
     bool dirty = false;              // written since the last flush
     bool crashed = false;            // crashed the process; skipped while the crash handler drains
+    const logger* owner = nullptr;   // a named logger's own sink; nullptr: options::sinks
   };
   // Something is waiting for this sink: the backlog or a lost-lines notice.
   static bool pending(const sink_state& st) noexcept { return !st.backlog.empty() || st.lost != 0; }
+  // A record kept for a backtrace: its header, its payload and context copied (the originals are
+  // freed once it leaves the queue), and the time it was logged.
+  struct kept_record {
+    record r;
+    std::vector<unsigned char> spill;  // the payload when it was not inline
+    std::shared_ptr<context_node> context;
+    std::int64_t wall_ns;
+  };
+  // Writes r (not kept, not a dump) to the global sinks and/or those of logger `lg`.
+  void write_line(const record& r, std::int64_t wall_ns, const logger* lg);
+  void keep_for_backtrace(const record& r, std::int64_t wall_ns);
+  // Writes the ring of logger `lg` (nullptr: the root), oldest first, and empties it.
+  void dump_ring(const logger* lg);
+  void refresh_logger_sinks();
   void deliver(sink_state& st, const log_line& line);
   // Hands `line` to the sink; a throw is reported and counted (failed()) and returns false.
   bool try_write(sink_state& st, const log_line& line);
@@ -99,6 +115,7 @@ class writer {
   // Fills fields_ from the record just formatted.
   void collect_fields(const site_info& site);
   void collect_text_fields(std::span<const arg_value> args);
+  void add_suppressed_field();
   bool drain_backlog(sink_state& st, std::int64_t now_ns);
   bool write_lost_notice(sink_state& st, std::int64_t now_ns);
   void failed(sink_state& st, const char* what, const char* op);
@@ -133,6 +150,10 @@ class writer {
   fmt::memory_buffer field_text_;  // text of fields that are not strings in the record (pointers, user types)
   std::atomic<std::size_t> delivering_{SIZE_MAX};  // index of the sink in a write/flush call
   std::atomic<std::uint64_t> unflushed_{0};
+  std::uint64_t logger_sinks_seen_ = 0;  // g_logger_sinks_version the sink list was built for
+  std::size_t backtrace_capacity_;       // options::backtrace
+  gidlog::level backtrace_trigger_;
+  std::unordered_map<const logger*, std::deque<kept_record>> rings_;  // nullptr: the root logger
   fmt::memory_buffer notice_buf_;  // the lost-lines notice, formatted while buf_ holds a line
 };
 

@@ -25,6 +25,7 @@
 #include "backend/backend.h"
 #include "backend/writer.h"
 #include "core/crash.h"
+#include "core/loggers.h"
 #include "core/shared.h"
 #include "introspect/sigquit.h"
 
@@ -120,11 +121,20 @@ void once_per_process() {
 options validated(const options& in) {
   options opt = in;
   if (const char* env = std::getenv("GIDLOG_LEVEL"); env != nullptr && *env != '\0') {
-    auto l = parse_level(env);
-    if (!l)
-      throw std::invalid_argument(fmt::format(
-          "GIDLOG_LEVEL: \"{}\" is not a level (trace, debug, info, warn, error, fatal, off)", env));
-    opt.level = *l;
+    // The good parts apply; each bad one is reported and skipped (a typo in one logger's level
+    // must not take the service's logging down).
+    std::vector<std::string> errors;
+    opt.level = parse_level_spec(env, opt.level, errors);
+    for (const std::string& e : errors) {
+      try {
+        if (opt.error_handler) {
+          opt.error_handler(e);
+          continue;
+        }
+      } catch (...) {
+      }
+      std::fprintf(stderr, "gidlog: %s\n", e.c_str());
+    }
   }
   if (opt.level > level::off) invalid("level", "out of range");
   if (opt.flush_on > level::off) invalid("flush_on", "out of range");
@@ -138,6 +148,10 @@ options validated(const options& in) {
   if (opt.backend_sleep.count() < 0 || opt.backend_sleep > std::chrono::milliseconds(100))
     invalid("backend_sleep", "must be between 0 and 100 ms");
   if (opt.pattern.empty()) invalid("pattern", "must not be empty");
+  if (opt.backtrace.capacity > (std::size_t{1} << 20))
+    invalid("backtrace.capacity", fmt::format("must be at most 2^20 records (got {})", opt.backtrace.capacity));
+  if (opt.backtrace.trigger > level::off) invalid("backtrace.trigger", "out of range");
+  if (opt.backtrace.keep_from > level::off) invalid("backtrace.keep_from", "out of range");
   if (opt.sink_backlog_bytes < 4096)
     invalid("sink_backlog_bytes", fmt::format("must be at least 4096 (got {})", opt.sink_backlog_bytes));
   if (opt.reopen_check.count() < 0) invalid("reopen_check", "must not be negative (0: never)");
@@ -193,7 +207,7 @@ void start(const options& in) {
   while (g_last_gen == 0 || g_last_gen == detached_gen);
   backend_start(std::move(w), opt, g_last_gen);
   s.phase.store(lifecycle_phase::running, std::memory_order_release);
-  g_level.store(static_cast<std::uint8_t>(opt.level), std::memory_order_relaxed);
+  apply_global_levels(opt.level, opt.backtrace.capacity > 0 ? opt.backtrace.keep_from : level::off);
   static void* main_alt_stack = nullptr;  // start()'s thread, usually main, may never log
   use_alt_stack(main_alt_stack);
   crash_install(opt);  // the handlers only with options::crash_handler; the timeout always (LOG_FATAL)

@@ -10,6 +10,7 @@
 
 #include <gidlog/gidlog.h>
 
+#include "core/loggers.h"
 #include "core/shared.h"
 
 namespace gidlog {
@@ -31,17 +32,19 @@ std::optional<level> parse_level(std::string_view text) noexcept {
 
 namespace detail {
 
-void encode_format_failure(record& r, const record_meta* meta, const char* what) noexcept {
+void encode_format_failure(record& r, const record_meta* meta, const call_extras& x, std::string_view format,
+                           bool runtime, const std::exception* e) noexcept {
   shared().format_errors.fetch_add(1, std::memory_order_relaxed);
+  const char* what = e != nullptr ? e->what() : "unknown exception";
+  const char* why = runtime && dynamic_cast<const fmt::format_error*>(e) != nullptr ? "format error" : "formatting threw";
   char buf[512];
-  auto res = fmt::format_to_n(buf, sizeof buf - 4, "[gidlog: formatting threw: {}; format \"{}\"]", what,
-                              meta->site->format);
+  auto res = fmt::format_to_n(buf, sizeof buf - 4, "[gidlog: {}: {}; format \"{}\"]", why, what, format);
   std::size_t n = std::min(res.size, sizeof buf - 4);
   if (res.size > n) {  // say that the note itself was cut; the message is lost either way
     std::memcpy(buf + n, "...]", 4);
     n += 4;
   }
-  encode_text(r, meta, {buf, n});
+  encode_text(r, meta, {buf, n}, x);
 }
 
 
@@ -70,9 +73,19 @@ void flush() noexcept {
   while (req.done.load(std::memory_order_acquire) == 0) req.done.wait(0, std::memory_order_acquire);
 }
 
+namespace {
+// dump_backtrace()'s record: meta_dump makes the backend write every ring instead of a line.
+constinit detail::site_info dump_site{level::info, 0, "gidlog", "gidlog", "dump_backtrace", nullptr, ""};
+}  // namespace
+
+void dump_backtrace() noexcept {
+  detail::log_call<&dump_site, detail::meta_dump>(detail::write_action, detail::call_extras{}, "");
+  flush();
+}
+
 void reopen() noexcept { detail::shared().reopen_requested.store(true, std::memory_order_release); }
 
-void set_level(level l) noexcept { detail::g_level.store(static_cast<std::uint8_t>(l), std::memory_order_relaxed); }
+void set_level(level l) noexcept { detail::apply_global_level(l); }
 level get_level() noexcept { return static_cast<level>(detail::g_level.load(std::memory_order_relaxed)); }
 
 }  // namespace v0

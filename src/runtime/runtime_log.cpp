@@ -11,16 +11,15 @@
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
-namespace {
-std::uint8_t initial_runtime_level() noexcept {
+logger& make_runtime_logger() {
+  logger& lg = get_logger("gidlog.runtime");
+  level l = level::info;
   if (const char* env = std::getenv("GIDLOG_RUNTIME_LEVEL")) {
-    if (std::optional<level> l = parse_level(env)) return static_cast<std::uint8_t>(*l);
+    if (std::optional<level> e = parse_level(env)) l = *e;
   }
-  return static_cast<std::uint8_t>(level::info);
+  lg.set_level(l);
+  return lg;
 }
-}  // namespace
-
-std::atomic<std::uint8_t> runtime_level{initial_runtime_level()};
 
 namespace {
 std::int64_t steady_ns() noexcept {
@@ -65,13 +64,9 @@ std::string exception_text(const std::exception_ptr& e) noexcept {
 }
 }  // namespace detail
 
-level runtime_log_level() noexcept {
-  return static_cast<level>(detail::runtime_level.load(std::memory_order_relaxed));
-}
+level runtime_log_level() noexcept { return detail::runtime_logger().level(); }
 
-void set_runtime_log_level(level l) noexcept {
-  detail::runtime_level.store(static_cast<std::uint8_t>(l), std::memory_order_relaxed);
-}
+void set_runtime_log_level(level l) noexcept { detail::runtime_logger().set_level(l); }
 
 }  // namespace v0
 }  // namespace gidlog

@@ -1,7 +1,9 @@
 #pragma once
 // The runtime's own logger: records at or above runtime_log_level() are emitted whatever the
-// application's level, with logger name "gidlog.runtime". The check is one relaxed load; below
-// the level no argument is evaluated and nothing is formatted.
+// application's level, with logger name "gidlog.runtime" (a named logger, see gidlog/logger.h).
+// The check is one relaxed load of its gate (after the initialised-static check of
+// runtime_logger(), a plain load too); below the level no argument is evaluated and nothing is
+// formatted.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -16,10 +18,12 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
-extern std::atomic<std::uint8_t> runtime_level;
-
-inline bool runtime_enabled(level l) noexcept {
-  return static_cast<std::uint8_t>(l) >= runtime_level.load(std::memory_order_relaxed);
+// The named logger "gidlog.runtime", made on first use with its own level (GIDLOG_RUNTIME_LEVEL,
+// else info), so it does not follow the application's level.
+logger& make_runtime_logger();
+inline logger& runtime_logger() {
+  static logger& lg = make_runtime_logger();
+  return lg;
 }
 
 // Job timestamps: the cycle counter (arch/, ~7 ns), not clock_gettime (~50 ns on the KVM dev
@@ -43,7 +47,7 @@ std::string exception_text(const std::exception_ptr& e) noexcept;
 }  // namespace gidlog
 
 #define GIDLOG_RT_LOG_(lvl, ...) \
-  GIDLOG_LOG_IF(lvl, ::gidlog::detail::runtime_enabled(lvl), "gidlog.runtime", __VA_ARGS__)
+  GIDLOG_DETAIL_NAMED_I_(lvl, ::gidlog::detail::runtime_logger() GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)
 #define GIDLOG_RT_TRACE_(...) GIDLOG_RT_LOG_(::gidlog::level::trace, __VA_ARGS__)
 #define GIDLOG_RT_DEBUG_(...) GIDLOG_RT_LOG_(::gidlog::level::debug, __VA_ARGS__)
 #define GIDLOG_RT_INFO_(...) GIDLOG_RT_LOG_(::gidlog::level::info, __VA_ARGS__)

@@ -181,7 +181,7 @@ TEST_CASE("run-time level: below it nothing is written, set_level takes effect a
   CHECK(message_of(lines[1]) == "trace 2");
 }
 
-TEST_CASE("GIDLOG_LEVEL overrides options::level; a bad value is rejected", "[logger]") {
+TEST_CASE("GIDLOG_LEVEL overrides options::level; a bad value is reported and ignored", "[logger]") {
   ::setenv("GIDLOG_LEVEL", "error", 1);
   {
     logger_session s;
@@ -192,9 +192,19 @@ TEST_CASE("GIDLOG_LEVEL overrides options::level; a bad value is rejected", "[lo
     CHECK(message_of(lines[0]) == "shown");
   }
   ::setenv("GIDLOG_LEVEL", "loud", 1);
-  CHECK_THROWS_WITH(gidlog::start({}), Catch::Contains("GIDLOG_LEVEL"));
+  {
+    std::vector<std::string> errors;
+    gidlog::options opt;
+    opt.level = gidlog::level::warn;
+    opt.error_handler = [&errors](std::string_view e) { errors.emplace_back(e); };
+    logger_session s(opt);
+    ::unsetenv("GIDLOG_LEVEL");
+    CHECK(gidlog::get_level() == gidlog::level::warn);  // options::level stands
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == "GIDLOG_LEVEL: \"loud\" ignored: \"loud\" is not a level (trace, debug, info, warn, error, fatal, off)");
+  }
   ::unsetenv("GIDLOG_LEVEL");
-  CHECK_FALSE(gidlog::running());
+  gidlog::set_level(gidlog::level::info);
 }
 
 TEST_CASE("macros survive local names INFO, fmt and level, and unbraced if/else", "[logger]") {

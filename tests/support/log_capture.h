@@ -26,6 +26,15 @@ struct logger_session {
   }
 };
 
+// logger_session with options::pattern set (e.g. "%v" or "%n %l %v" for lines easy to compare).
+struct pattern_session : logger_session {
+  explicit pattern_session(const std::string& pattern, gidlog::options opt = {})
+      : logger_session([&] {
+          opt.pattern = pattern;
+          return opt;
+        }()) {}
+};
+
 inline std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<std::string> out;

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <new>
 #include <string_view>
 
 #include <fmt/core.h>
 
 #include <gidlog/context.h>
+#include <gidlog/detail/call_gate.h>
 #include <gidlog/detail/format_names.h>
 #include <gidlog/detail/record.h>
 #include <gidlog/gid.h>
@@ -161,7 +163,7 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
 }
 
 template <class T>
-void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes) {
+void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes, std::size_t) {
   alignas(T) unsigned char storage[sizeof(T)];
   std::memcpy(storage, bytes, sizeof(T));
   const T& value = *std::launder(reinterpret_cast<const T*>(storage));
@@ -170,9 +172,13 @@ void format_deferred(void* buffer, std::string_view format, const unsigned char*
 }
 
 // Caller-side formatting for argument types that are not copied as values: into a stack buffer,
-// or a std::string when longer. A formatter that throws yields a message saying so (and a count
-// in get_counters().format_errors), encoded with `meta`.
-void encode_format_failure(record& r, const record_meta* meta, const char* what) noexcept;
+// or a std::string when longer. A formatter that throws, or a run-time format string that does
+// not fit its arguments, yields a message saying so (and a count in
+// get_counters().format_errors), encoded with `meta` and `x`; `format` is the format string.
+// `e`: what was thrown (nullptr: not a std::exception). With a run-time format string, a
+// fmt::format_error is the string not fitting the arguments: "format error", as the backend says.
+void encode_format_failure(record& r, const record_meta* meta, const call_extras& x, std::string_view format,
+                           bool runtime, const std::exception* e) noexcept;
 
 // The format string of a LOG_* call, checked at compile time: names well formed (strip_names,
 // in the macro), one argument per placeholder, and each spec valid for its argument's type
@@ -184,55 +190,82 @@ struct checked_format {
     const format_scan r = scan_format(stripped, nullptr, nullptr, 0);
     report_format_problem(r.problem);
     if (r.arguments != sizeof...(A)) gidlog_format_error_argument_count_differs_from_placeholders();
-    (void)fmt::format_string<A...>(stripped);
+    (void)fmt::format_string<check_type_t<A>...>(stripped);
   }
 };
 
-template <const site_info* Site, class... A>
-void preformat(record& r, std::string_view f, const A&... args) noexcept {
+template <const site_info* Site, std::uint8_t Flags, class... A>
+void preformat(record& r, bool kept, const call_extras& x, std::string_view f, const A&... args) noexcept {
+  const record_meta* meta = kept ? &preformatted_meta_v<Site, Flags | meta_kept> : &preformatted_meta_v<Site, Flags>;
+  const std::string_view shown = (Flags & meta_runtime) ? f : Site->format;  // for a failure note
   try {
     char stack[256];
-    auto res = fmt::vformat_to_n(stack, sizeof stack, fmt::string_view(f), fmt::make_format_args(args...));
+    auto res = fmt::vformat_to_n(stack, sizeof stack, fmt::string_view(f), fmt::make_format_args(caller_arg(args)...));
     if (res.size <= sizeof stack) {
-      encode_message<Site>(r, {stack, res.size});
+      encode_text(r, meta, {stack, res.size}, x);
     } else {
-      encode_message<Site>(r, fmt::vformat(fmt::string_view(f), fmt::make_format_args(args...)));
+      encode_text(r, meta, fmt::vformat(fmt::string_view(f), fmt::make_format_args(caller_arg(args)...)), x);
     }
   } catch (const std::exception& e) {
-    encode_format_failure(r, &preformatted_meta_v<Site>, e.what());
+    encode_format_failure(r, meta, x, shown, (Flags & meta_runtime) != 0, &e);
   } catch (...) {
-    encode_format_failure(r, &preformatted_meta_v<Site>, "unknown exception");
+    encode_format_failure(r, meta, x, shown, false, nullptr);
+  }
+}
+
+// The record's payload: the arguments as values when every one travels as a value, else the
+// message formatted here. A run-time format string (meta_runtime) travels with the values.
+template <const site_info* Site, std::uint8_t Flags, class... A>
+void encode_call(record& r, std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
+  const bool kept = static_cast<std::int8_t>(action) < 0;  // keep_action
+  if constexpr (all_deferred_v<A...>) {
+    encode_flagged<Site, Flags>(r, kept, x, args...);
+  } else {
+    preformat<Site, Flags>(r, kept, x, f, args...);
   }
 }
 
 // Fills r (a claimed slot, or a record for the synchronous path) but its timestamp.
-template <const site_info* Site, class... A>
-inline void fill_record(record& r, std::string_view text, const A&... args) noexcept {
+template <const site_info* Site, std::uint8_t Flags, class... A>
+inline void fill_record(record& r, std::uint8_t action, const call_extras& x, std::string_view text,
+                        const A&... args) noexcept {
   r.gid = gidlog::gid();
   r.context = tl_context;
-  if constexpr (all_deferred_v<A...>) {
-    encode_args<Site>(r, args...);
-  } else {
-    preformat<Site>(r, text, args...);
-  }
+  encode_call<Site, Flags>(r, action, x, text, args...);
 }
 
-template <const site_info* Site, class... A>
-void log_call(checked_format<std::type_identity_t<A>...> f, const A&... args) noexcept {
+// One LOG_* call that passed its level gate with `action` (write_action or keep_action).
+template <const site_info* Site, std::uint8_t Flags, class... A>
+void log_call(std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
   bool sync = false;
   record* slot = claim_slot(false, sync);
   if (slot != nullptr) [[likely]] {
     // Straight into the slot: a record built on the stack and copied would be read back with wide
     // loads over narrow stores, which wait for the slot's own stores (a cache miss) to retire.
     const std::uint64_t ts = arch::cycles();
-    fill_record<Site>(*slot, f.text, args...);
+    fill_record<Site, Flags>(*slot, action, x, f, args...);
     commit(*slot, ts);
   } else if (sync) {
     record r;
     r.ts = arch::cycles();
-    fill_record<Site>(r, f.text, args...);
+    fill_record<Site, Flags>(r, action, x, f, args...);
     write_sync(r);
   }
+}
+
+// A format string checked at compile time (the usual case) ...
+template <const site_info* Site, std::uint8_t Flags, class... A>
+void log_site(std::uint8_t action, const call_extras& x, checked_format<std::type_identity_t<A>...> f,
+              const A&... args) noexcept {
+  log_call<Site, Flags>(action, x, f.text, args...);
+}
+
+// ... or one made at run time (runtime_format, fmt::runtime): checked by the backend, which
+// writes a line saying what is wrong with it instead of the message.
+template <const site_info* Site, std::uint8_t Flags, class... A>
+void log_site(std::uint8_t action, call_extras x, runtime_format_string f, const A&... args) noexcept {
+  x.runtime_format = f.text;
+  log_call<Site, Flags | meta_runtime>(action, x, f.text, args...);
 }
 
 }  // namespace detail
@@ -241,23 +274,80 @@ void log_call(checked_format<std::type_identity_t<A>...> f, const A&... args) no
 
 #define GIDLOG_DETAIL_FIRST_(first, ...) first
 #define GIDLOG_DETAIL_REST_(first, ...) __VA_OPT__(, ) __VA_ARGS__
+// The macro's format argument as a constant: the literal, or "" for a run-time format string.
+#define GIDLOG_DETAIL_LITERAL_(...) \
+  ::gidlog::detail::literal_or_empty([&]() -> decltype(auto) { return (GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~)); })
+
+// One call that passed its gate with `action`: the site's statics and the call. `flags` and
+// `extras` are the record_meta flags and call_extras; `logger_name` a string literal or nullptr.
+#define GIDLOG_DETAIL_CALL_(lvl, action, flags, extras, logger_name, ...)                                  \
+  {                                                                                                     \
+    static constinit ::gidlog::detail::site_info gidlog_site_{                                          \
+        lvl, __LINE__, __FILE__, ::gidlog::detail::base_name(__FILE__), __func__, logger_name,          \
+        GIDLOG_DETAIL_LITERAL_(__VA_ARGS__)};                                                           \
+    static constexpr auto gidlog_text_ =                                                                \
+        ::gidlog::detail::strip_names<GIDLOG_DETAIL_LITERAL_(__VA_ARGS__).size() + 1>(                  \
+            GIDLOG_DETAIL_LITERAL_(__VA_ARGS__));                                                       \
+    ::gidlog::detail::log_site<&gidlog_site_, (flags)>(                                                 \
+        action, extras,                                                                                 \
+        ::gidlog::detail::pick_format(gidlog_text_.view(), GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~))        \
+            GIDLOG_DETAIL_REST_(__VA_ARGS__));                                                          \
+    if constexpr ((lvl) == ::gidlog::level::fatal) ::gidlog::detail::fatal_abort();                     \
+  }
 
 // Logs at `lvl` when `enabled_expr` holds (evaluated only above GIDLOG_ACTIVE_LEVEL), with the
-// record's logger name `logger_name` (a string literal, or nullptr for options::name).
+// record's logger name `logger_name` (a string literal, or nullptr for options::name). Never kept
+// for a backtrace: gidlog's own records (SIGQUIT, debug_server) use it.
 #define GIDLOG_LOG_IF(lvl, enabled_expr, logger_name, ...)                                            \
   do {                                                                                              \
     if constexpr (::gidlog::detail::compiled_in(lvl)) {                                             \
-      if (enabled_expr) {                                                                           \
-        static constinit ::gidlog::detail::site_info gidlog_site_{                                  \
-            lvl, __LINE__, __FILE__, ::gidlog::detail::base_name(__FILE__), __func__, logger_name,  \
-            GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~)};                                                  \
-        static constexpr auto gidlog_text_ = ::gidlog::detail::strip_names<                         \
-            std::string_view(GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~)).size() + 1>(                      \
-            GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~));                                                  \
-        ::gidlog::detail::log_call<&gidlog_site_>(gidlog_text_.view() GIDLOG_DETAIL_REST_(__VA_ARGS__)); \
-        if constexpr ((lvl) == ::gidlog::level::fatal) ::gidlog::detail::fatal_abort();             \
-      }                                                                                             \
+      if (enabled_expr)                                                                             \
+        GIDLOG_DETAIL_CALL_(lvl, ::gidlog::detail::write_action, 0, ::gidlog::detail::call_extras{},  \
+                            logger_name, __VA_ARGS__)                                               \
     }                                                                                               \
   } while (false)
 
-#define GIDLOG_LOG(lvl, ...) GIDLOG_LOG_IF(lvl, ::gidlog::detail::enabled(lvl), nullptr, __VA_ARGS__)
+// The gated forms. `gate` is a level_gate, `flags`/`lg_ptr` say which logger the record is for.
+// `state` declares the per-site state of a conditional or rate-limited macro (or nothing) and
+// `admit` is its condition, evaluated after the level check and before the arguments; it may set
+// the local `gidlog_suppressed_` (sent when `flags` has meta_suppressed).
+#define GIDLOG_DETAIL_GATED_(lvl, gate, flags, lg_ptr, state, admit, ...)                                  \
+  do {                                                                                                   \
+    if constexpr (::gidlog::detail::compiled_in(lvl)) {                                                  \
+      if (const std::uint8_t gidlog_action_ = (gate).load(lvl); gidlog_action_ != 0) {                   \
+        state;                                                                                           \
+        [[maybe_unused]] std::uint64_t gidlog_suppressed_ = 0;                                           \
+        if (admit)                                                                                       \
+          GIDLOG_DETAIL_CALL_(lvl, gidlog_action_, (flags),                                              \
+                              (::gidlog::detail::call_extras{lg_ptr, {}, gidlog_suppressed_}), nullptr,  \
+                              __VA_ARGS__)                                                               \
+      }                                                                                                  \
+    }                                                                                                    \
+  } while (false)
+#define GIDLOG_DETAIL_GATED_I_(...) GIDLOG_DETAIL_GATED_(__VA_ARGS__)
+
+// Where a record goes: the root logger (LOG_*) or a named one (LOGGER_*; `lg` is evaluated once).
+#define GIDLOG_DETAIL_ROOT_(lvl, state, admit, extra_flags, ...)                                            \
+  GIDLOG_DETAIL_GATED_(lvl, ::gidlog::detail::g_root_gate, (extra_flags), nullptr, state, admit, __VA_ARGS__)
+#define GIDLOG_DETAIL_NAMED_(lvl, lg, state, admit, extra_flags, ...)                                      \
+  do {                                                                                                   \
+    const ::gidlog::logger& gidlog_logger_ = (lg);                                                       \
+    GIDLOG_DETAIL_GATED_(lvl, gidlog_logger_.gate(), ::gidlog::detail::meta_logger | (extra_flags),      \
+                         &gidlog_logger_, state, admit, __VA_ARGS__);                                    \
+  } while (false)
+
+// The per-site state and condition of each macro family.
+#define GIDLOG_DETAIL_PLAIN_ , , true, 0
+#define GIDLOG_DETAIL_IF_(cond) , , (cond), 0
+#define GIDLOG_DETAIL_EVERY_N_(n)                                                                       \
+  , static ::gidlog::detail::every_n_state gidlog_rate_,                                                  \
+      gidlog_rate_.admit(static_cast<std::uint64_t>(n), gidlog_suppressed_), ::gidlog::detail::meta_suppressed
+#define GIDLOG_DETAIL_FIRST_N_(n) \
+  , static ::gidlog::detail::first_n_state gidlog_rate_, gidlog_rate_.admit(static_cast<std::uint64_t>(n)), 0
+#define GIDLOG_DETAIL_EVERY_(period) \
+  , static ::gidlog::detail::every_state gidlog_rate_, gidlog_rate_.admit((period), gidlog_suppressed_), ::gidlog::detail::meta_suppressed
+
+#define GIDLOG_DETAIL_ROOT_I_(...) GIDLOG_DETAIL_ROOT_(__VA_ARGS__)
+#define GIDLOG_DETAIL_NAMED_I_(...) GIDLOG_DETAIL_NAMED_(__VA_ARGS__)
+
+#define GIDLOG_LOG(lvl, ...) GIDLOG_DETAIL_ROOT_I_(lvl GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)

@@ -11,10 +11,13 @@
 #include <utility>
 
 #include <gidlog/config.h>
+#include <gidlog/detail/std_types.h>
 #include <gidlog/level.h>
 
 namespace gidlog {
 inline namespace v0 {
+
+class logger;  // gidlog/logger.h
 
 // Opt-in deferred formatting for a user type: specialise to true_type for a trivially copyable
 // type with a fmt::formatter, and LOG_* copies its bytes into the record and the backend formats
@@ -55,9 +58,20 @@ enum class arg_kind : std::uint8_t {
   custom,  // a deferred_format type: 4-byte size, its bytes, formatted through record_meta::custom
 };
 
-// Formats a deferred_format argument from its bytes: `buffer` is a fmt::detail::buffer<char>,
-// `format` a one-field format string such as "{}" or "{:>8}".
-using custom_format_fn = void (*)(void* buffer, std::string_view format, const unsigned char* bytes);
+// Formats a deferred_format argument from its `size` bytes: `buffer` is a
+// fmt::detail::buffer<char>, `format` a one-field format string such as "{}" or "{:>8}".
+using custom_format_fn = void (*)(void* buffer, std::string_view format, const unsigned char* bytes, std::size_t size);
+
+// record_meta::flags: what the payload carries before the arguments (in this order), and how the
+// backend treats the record. A flag is a property of the meta, so a call site that never uses
+// one pays nothing for it.
+enum meta_flag : std::uint8_t {
+  meta_logger = 1,      // payload starts with a `const logger*` (LOGGER_* sites); else the root logger
+  meta_runtime = 2,     // then a u32 length and the run-time format string (runtime_format)
+  meta_suppressed = 4,  // then a u64: calls a rate-limited macro skipped before this one
+  meta_kept = 8,        // below the logger's level: kept in the backtrace ring, not written
+  meta_dump = 16,       // dump_backtrace(): writes every ring, is not written itself
+};
 
 struct record_meta {
   const site_info* site;
@@ -65,6 +79,14 @@ struct record_meta {
   std::uint8_t nargs;
   bool preformatted;              // the payload is the whole message, formatted on the caller
   const custom_format_fn* custom;  // per argument; nullptr entries for built-in kinds
+  std::uint8_t flags = 0;         // meta_flag bits
+};
+
+// What a call adds to its record besides the arguments (each only when its meta_flag is set).
+struct call_extras {
+  const logger* lg = nullptr;
+  std::string_view runtime_format;
+  std::uint64_t suppressed = 0;
 };
 
 // Sentinel metas for control records; the backend compares addresses.
@@ -101,7 +123,8 @@ template <class T>
 constexpr bool is_c_string_v = std::is_same_v<T, const char*> || std::is_same_v<T, char*>;
 
 template <class T>
-constexpr bool is_string_arg_v = is_c_string_v<T> || is_std_string<T>::value || std::is_same_v<T, std::string_view>;
+constexpr bool is_string_arg_v =
+    is_c_string_v<T> || is_std_string<T>::value || std::is_same_v<T, std::string_view> || is_u8_string_v<T>;
 
 // Kind of a decayed argument type, or no value when it is formatted on the caller.
 template <class T>
@@ -110,9 +133,13 @@ constexpr int kind_of() {
   if constexpr (deferred_format<T>::value) {
     static_assert(std::is_trivially_copyable_v<T>, "gidlog::deferred_format<T> needs a trivially copyable T");
     return int(K::custom);
-  } else if constexpr (std::is_same_v<T, bool>) return int(K::boolean);
-  else if constexpr (std::is_same_v<T, char>) return int(K::character);
-  else if constexpr (std::is_enum_v<T>) return -1;  // may have its own formatter: caller formats
+  } else if constexpr (std_capture<T>::value) return int(K::custom);
+  else if constexpr (std::is_same_v<T, bool>) return int(K::boolean);
+  else if constexpr (std::is_same_v<T, char> || std::is_same_v<T, char8_t>) return int(K::character);
+  else if constexpr (std::is_enum_v<T>) {  // its format_as or formatter runs on the caller
+    if constexpr (enum_as_integer_v<T>) return kind_of<std::underlying_type_t<T>>();
+    else return -1;
+  }
   else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) <= 4) return int(K::i32);
   else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) <= 4) return int(K::u32);
   else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8) return int(K::i64);
@@ -134,11 +161,12 @@ inline constexpr arg_kind kinds_of[sizeof...(A) + 1] = {static_cast<arg_kind>(ki
 
 // Defined in <gidlog/detail/frontend.h>, where fmt is available.
 template <class T>
-void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes);
+void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes, std::size_t size);
 
 template <class T>
 constexpr custom_format_fn custom_fn_of() {
   if constexpr (deferred_format<T>::value) return &format_deferred<T>;
+  else if constexpr (std_capture<T>::value) return std_capture<T>::fn;
   else return nullptr;
 }
 
@@ -146,14 +174,19 @@ template <class... A>
 inline constexpr custom_format_fn customs_of[sizeof...(A) + 1] = {custom_fn_of<std::decay_t<A>>()..., nullptr};
 
 template <class... A>
-constexpr bool any_custom_v = (deferred_format<std::decay_t<A>>::value || ...);
+constexpr bool any_custom_v = ((deferred_format<std::decay_t<A>>::value || std_capture<std::decay_t<A>>::value) || ...);
+
+template <const site_info* Site, std::uint8_t Flags, class... A>
+inline constexpr record_meta flagged_meta_v{Site, kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
+                                            any_custom_v<A...> ? customs_of<A...> : nullptr, Flags};
 
 template <const site_info* Site, class... A>
-inline constexpr record_meta meta_v{Site, kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
-                                    any_custom_v<A...> ? customs_of<A...> : nullptr};
+inline constexpr const record_meta& meta_v = flagged_meta_v<Site, 0, A...>;
 
-template <const site_info* Site>
-inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true, nullptr};
+// A preformatted record carries no run-time format string: the text is already made.
+template <const site_info* Site, std::uint8_t Flags = 0>
+inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true, nullptr,
+                                                 static_cast<std::uint8_t>(Flags & ~meta_runtime)};
 
 // ---- encoding ----------------------------------------------------------------------------------
 
@@ -162,7 +195,9 @@ inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true, nullptr
 template <class T>
 constexpr auto wire_value(const T& v) noexcept {
   constexpr auto k = static_cast<arg_kind>(kind_of<T>());
-  if constexpr (k == arg_kind::i32) return static_cast<std::int32_t>(v);
+  if constexpr (std::is_enum_v<T>) return wire_value(static_cast<std::underlying_type_t<T>>(v));
+  else if constexpr (std::is_same_v<T, char8_t>) return static_cast<char>(v);
+  else if constexpr (k == arg_kind::i32) return static_cast<std::int32_t>(v);
   else if constexpr (k == arg_kind::u32) return static_cast<std::uint32_t>(v);
   else if constexpr (k == arg_kind::i64) return static_cast<std::int64_t>(v);
   else if constexpr (k == arg_kind::u64) return static_cast<std::uint64_t>(v);
@@ -184,6 +219,7 @@ template <class T>
 std::size_t encoded_size(const T& v) noexcept {
   using D = std::decay_t<T>;
   if constexpr (deferred_format<D>::value) return 4 + sizeof(D);
+  else if constexpr (std_capture<D>::value) return 4 + std_capture<D>::size(v);
   else if constexpr (is_string_arg_v<D>) return 4 + as_string_view(v).size();
   else return fixed_size<D>();
 }
@@ -196,6 +232,11 @@ unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
     std::memcpy(out, &n, 4);
     std::memcpy(out + 4, &v, sizeof(D));
     return out + 4 + sizeof(D);
+  } else if constexpr (std_capture<D>::value) {
+    const auto n = static_cast<std::uint32_t>(std_capture<D>::size(v));
+    std::memcpy(out, &n, 4);
+    std_capture<D>::write(out + 4, v);
+    return out + 4 + n;
   } else if constexpr (is_string_arg_v<D>) {
     std::string_view s = as_string_view(v);
     auto n = static_cast<std::uint32_t>(s.size());
@@ -228,28 +269,103 @@ inline void make_nomem(record& r, std::size_t want, const site_info* site) noexc
   std::memcpy(r.payload.bytes + 4, &site, sizeof site);
 }
 
+// ---- what travels before the arguments (meta_flag) --------------------------------------------
+
+inline std::size_t prefix_size(std::uint8_t flags, const call_extras& x) noexcept {
+  return ((flags & meta_logger) ? sizeof(const logger*) : 0) + ((flags & meta_runtime) ? 4 + x.runtime_format.size() : 0) +
+         ((flags & meta_suppressed) ? 8 : 0);
+}
+
+inline unsigned char* write_prefix(unsigned char* out, std::uint8_t flags, const call_extras& x) noexcept {
+  if (flags & meta_logger) {
+    std::memcpy(out, &x.lg, sizeof x.lg);
+    out += sizeof x.lg;
+  }
+  if (flags & meta_runtime) {
+    auto n = static_cast<std::uint32_t>(x.runtime_format.size());
+    std::memcpy(out, &n, 4);
+    std::memcpy(out + 4, x.runtime_format.data(), n);
+    out += 4 + n;
+  }
+  if (flags & meta_suppressed) {
+    std::memcpy(out, &x.suppressed, 8);
+    out += 8;
+  }
+  return out;
+}
+
+// A record's payload split into what write_prefix wrote and the arguments (or text) after it.
+struct payload_view {
+  const logger* lg = nullptr;  // nullptr: the root logger
+  std::string_view runtime_format;
+  std::uint64_t suppressed = 0;
+  const unsigned char* data = nullptr;
+  std::uint32_t size = 0;
+};
+
+inline payload_view view_payload(const record& r) noexcept {
+  payload_view v;
+  const unsigned char* p = r.data();
+  const std::uint8_t flags = r.meta != nullptr ? r.meta->flags : 0;
+  if (flags & meta_logger) {
+    std::memcpy(&v.lg, p, sizeof v.lg);
+    p += sizeof v.lg;
+  }
+  if (flags & meta_runtime) {
+    std::uint32_t n;
+    std::memcpy(&n, p, 4);
+    v.runtime_format = {reinterpret_cast<const char*>(p + 4), n};
+    p += 4 + n;
+  }
+  if (flags & meta_suppressed) {
+    std::memcpy(&v.suppressed, p, 8);
+    p += 8;
+  }
+  v.data = p;
+  v.size = static_cast<std::uint32_t>(r.size - static_cast<std::size_t>(p - r.data()));
+  return v;
+}
+
 // Fills r.meta/r.size/r.payload from the arguments. When the spill cannot be allocated, r
 // becomes a nomem record: still enqueued, so the loss is written into the log and counted.
-template <const site_info* Site, class... A>
-void encode_args(record& r, const A&... args) noexcept {
-  const std::size_t n = (std::size_t{0} + ... + encoded_size(args));
+// `kept`: the record goes to its logger's backtrace ring (meta_kept added to Flags).
+template <const site_info* Site, std::uint8_t Flags, class... A>
+void encode_flagged(record& r, bool kept, const call_extras& x, const A&... args) noexcept {
+  std::size_t n = (std::size_t{0} + ... + encoded_size(args));
+  if constexpr (Flags != 0) n += prefix_size(Flags, x);
   unsigned char* out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
   if (out == nullptr) [[unlikely]] {
     make_nomem(r, n, Site);
     return;
   }
-  r.meta = &meta_v<Site, A...>;
+  // A branch, not a select: a kept record is rare, and the select costs three instructions on
+  // every written one.
+  if (__builtin_expect(kept, 0)) {
+    r.meta = &flagged_meta_v<Site, Flags | meta_kept, A...>;
+  } else {
+    r.meta = &flagged_meta_v<Site, Flags, A...>;
+  }
+  if constexpr (Flags != 0) out = write_prefix(out, Flags, x);
   ((out = encode_one(out, args)), ...);
 }
 
-// A preformatted record: the whole message as one string, under `meta` (a preformatted meta).
-inline void encode_text(record& r, const record_meta* meta, std::string_view msg) noexcept {
-  unsigned char* out = msg.size() > UINT32_MAX ? nullptr : reserve_payload(r, msg.size());
-  if (out == nullptr && !msg.empty()) [[unlikely]] {
-    make_nomem(r, msg.size(), meta->site);
+template <const site_info* Site, class... A>
+void encode_args(record& r, const A&... args) noexcept {
+  encode_flagged<Site, 0>(r, false, call_extras{}, args...);
+}
+
+// A preformatted record: the whole message as one string, under `meta` (a preformatted meta),
+// after the prefix its flags ask for.
+inline void encode_text(record& r, const record_meta* meta, std::string_view msg, const call_extras& x = {}) noexcept {
+  const std::size_t n = prefix_size(meta->flags, x) + msg.size();
+  unsigned char* out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
+  if (out == nullptr && n != 0) [[unlikely]] {
+    make_nomem(r, n, meta->site);
     return;
   }
   r.meta = meta;
+  if (n == 0) return;
+  out = write_prefix(out, meta->flags, x);
   if (!msg.empty()) std::memcpy(out, msg.data(), msg.size());
 }
 
