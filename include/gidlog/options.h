@@ -50,7 +50,8 @@ struct options {
 
   // Records each logging thread may have queued: every thread has a ring of its own, made (and
   // its pages populated) when it first logs; at least 64, rounded up to a power of two. Memory:
-  // capacity x GIDLOG_RECORD_SIZE bytes per thread that logs (default 16 Ki x 64 B = 1 MiB).
+  // capacity x GIDLOG_RECORD_SIZE bytes per thread that logs (default 32 Ki x 64 B = 2 MiB; a ring
+  // of 2 MiB or more is asked for transparent huge pages, so one TLB entry covers it).
   // A full ring is handled by queue_policy, for its thread alone.
   std::size_t queue_capacity = 32 * 1024;
 
