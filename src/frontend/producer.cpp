@@ -234,14 +234,10 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
     if (w == p->limit) p->limit = p->ring->read.load(std::memory_order_acquire) + p->ring->capacity;
     if (w != p->limit) {
-      record* slot = &p->slots[w & p->mask];
-      stamp_slot(*slot, w, p->mask, p->last_ts);
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      if (p->gen == g_gen.load(std::memory_order_relaxed)) return slot;
-      unstamp_slot(*slot, w, p->mask);  // stop() began: attach again, or go synchronous
+      if (record* slot = stamp_for_generation(p, w)) return slot;
       std::atomic_signal_fence(std::memory_order_seq_cst);
       p->busy = false;
-      continue;
+      continue;  // stop() began: attach again, or go synchronous
     }
     std::atomic_signal_fence(std::memory_order_seq_cst);
     p->busy = false;

@@ -121,6 +121,19 @@ inline void unstamp_slot(record& slot, std::uint64_t w, std::uint64_t mask) noex
   slot_word(slot).store(lap_tag(w, mask) ^ 1, std::memory_order_relaxed);
 }
 
+// Stamps slot w of a busy producer with room, then checks the logger generation after the stamp:
+// the slot, or nullptr (stamp taken back) when stop() or a restart began.
+inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
+  record* slot = &p->slots[w & p->mask];
+  stamp_slot(*slot, w, p->mask, p->last_ts);
+  // The stamp before the generation load, for the compiler; the CPU-level order is forced from
+  // the stopping side with membarrier(2) (see lifecycle.cpp).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
+  unstamp_slot(*slot, w, p->mask);
+  return nullptr;
+}
+
 // Claims this thread's next slot: marks the thread busy, stores the slot's stamp (the previous
 // timestamp, a lower bound of the one about to be read) and checks the logger generation after
 // it. nullptr when any of that fails: claim_slow() then decides.
@@ -132,13 +145,7 @@ inline record* claim_fast(producer* p) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
   if (w != p->limit) [[likely]] {
-    record* slot = &p->slots[w & p->mask];
-    stamp_slot(*slot, w, p->mask, p->last_ts);
-    // The stamp before the generation load, for the compiler; the CPU-level order is forced from
-    // the stopping side with membarrier(2) (see lifecycle.cpp).
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
-    unstamp_slot(*slot, w, p->mask);
+    if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   p->busy = false;
