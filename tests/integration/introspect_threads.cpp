@@ -68,8 +68,15 @@ std::atomic<bool> g_stop_sleeping{false};
 [[gnu::noinline]] void spin_until_told(const std::atomic<bool>& stop) {
   long n = 0;
   // steady_clock::now() gives ThreadSanitizer, which holds signals until its next interceptor,
-  // a point to deliver the stack request at; natively it is a vDSO call.
-  while (!stop.load(std::memory_order_relaxed)) n += std::chrono::steady_clock::now().time_since_epoch().count() & 1;
+  // a point to deliver the stack request at; natively it is a vDSO call. It is called once per
+  // 4096 turns of the inner loop so that the thread spends its time here: qemu-user delivers a
+  // signal at the start of the next translated block, and when now() was the whole loop, half of
+  // the requests landed on libstdc++'s PLT stub for clock_gettime, which has no unwind
+  // information on aarch64 (a one-frame stack, 6 of 12 runs under qemu).
+  while (!stop.load(std::memory_order_relaxed)) {
+    for (int i = 0; i < 4096 && !stop.load(std::memory_order_relaxed); ++i) n += i & 1;
+    n += std::chrono::steady_clock::now().time_since_epoch().count() & 1;
+  }
   g_sink.fetch_add(n, std::memory_order_relaxed);
 }
 
