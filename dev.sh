@@ -108,11 +108,13 @@ case "$cmd" in
     install_deps "${TEST_PACKAGES[@]}"
     check_test_tools
     start=$(date +%s)
+    # Each phase says when it starts, in seconds since the first: CI's budget is 20 minutes.
+    phase() { echo "== [$(( $(date +%s) - start )) s] $* =="; }
     symbolizer=$(command -v llvm-symbolizer-14)
-    echo "== release build: unit, integration, consumer and benchmark smoke tests =="
+    phase "release build: unit, integration, consumer and benchmark smoke tests"
     build release
     ctest --preset release -j"$JOBS"
-    echo "== ThreadSanitizer build (clang) =="
+    phase "ThreadSanitizer build (clang)"
     build tsan
     # die_after_fork=0: a fork test may start a thread in the child, which TSan cannot follow
     # but the test checks by itself. No suppressions for gidlog's own code: the ring hand-off is
@@ -124,13 +126,13 @@ case "$cmd" in
     # Left out above: under TSan, the crash drain's recovery from a second SIGSEGV inside the
     # signal handler (siglongjmp out of the nested handler) does not work with TSan's own signal
     # interception; that test runs in the release and ASan builds.
-    echo "== AddressSanitizer + UBSan build (g++) =="
+    phase "AddressSanitizer + UBSan build (g++)"
     build asan
     ASAN_OPTIONS="detect_leaks=1 external_symbolizer_path=$symbolizer" UBSAN_OPTIONS="print_stacktrace=1" \
       ctest --preset asan -j"$JOBS" -LE "consumer|bench|compile_fail"
-    echo "== libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-20} s each =="
+    phase "libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-20} s each"
     tests/fuzz/run_fuzz.sh "${GIDLOG_FUZZ_SECONDS:-20}"
-    echo "== aarch64 cross build of the whole logger, its tests under qemu =="
+    phase "aarch64 cross build of the whole logger, its tests under qemu"
     tests/arch/run_aarch64.sh
     echo "dev.sh test: all passed in $(( $(date +%s) - start )) s"
     ;;

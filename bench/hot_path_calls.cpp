@@ -6,14 +6,20 @@
 // waits for the backend.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include <gidlog/gidlog.h>
 
-[[gnu::noinline]] void run_calls(int n) {
-  const char* str = "a string";
-  for (int i = 0; i < n; ++i) LOG_INFO("Logging int: {}, double: {:.3f}, str: {}", i, i * 1.1, str);
+// One call as the peer harness (../shared/peers) makes it: a function of its own, so the
+// arguments arrive in registers and the string's length is not known at compile time.
+[[gnu::noinline]] void log_one(std::uint64_t i, double d, const char* s) {
+  LOG_INFO("Logging int: {}, double: {:.3f}, str: {}", i, d, s);
+}
+
+[[gnu::noinline]] void run_calls(int n, const char* str) {
+  for (int i = 0; i < n; ++i) log_one(static_cast<std::uint64_t>(i), i * 1.1, str);
 }
 
 int main(int argc, char** argv) {
@@ -25,7 +31,7 @@ int main(int argc, char** argv) {
   gidlog::start(opt);
   LOG_INFO("warm-up: this thread attaches its producer outside the counted calls");
   gidlog::flush();
-  run_calls(n);
+  run_calls(n, argc > 2 ? argv[2] : "hello");
   gidlog::stop();
   ::unlink(path.c_str());
   return 0;

@@ -145,7 +145,11 @@ inline record* claim_fast(producer* p) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
   if (w != p->limit) [[likely]] {
-    if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
+    if (record* slot = stamp_for_generation(p, w)) [[likely]] {
+      // A slot of a mapped ring: saying so spares the caller's test of the result on this path.
+      if (slot == nullptr) __builtin_unreachable();
+      return slot;
+    }
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   p->busy = false;
@@ -161,9 +165,10 @@ inline record* claim_slot(bool must_keep, bool& sync) noexcept {
 // release store of its state word; the backend reads nothing else of a slot before it.
 inline void commit(record& slot, std::uint64_t ts) noexcept {
   producer* p = tl_producer;
-  const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-  slot_word(slot).store(ts << 2 | slot_ready | lap_tag(w, p->mask), std::memory_order_release);
-  p->write.store(w + 1, std::memory_order_relaxed);
+  // The lap tag is in the stamp this thread stored at the claim (the backend never writes a slot).
+  const std::uint64_t tag = slot_word(slot).load(std::memory_order_relaxed) & 1;
+  slot_word(slot).store(ts << 2 | slot_ready | tag, std::memory_order_release);
+  p->write.store(p->write.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   p->last_ts = ts;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   p->busy = false;
@@ -223,7 +228,7 @@ void preformat(record& r, bool kept, const call_extras& x, std::string_view f, c
 // The record's payload: the arguments as values when every one travels as a value, else the
 // message formatted here. A run-time format string (meta_runtime) travels with the values.
 template <const site_info* Site, std::uint8_t Flags, class... A>
-void encode_call(record& r, std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
+[[gnu::always_inline]] inline void encode_call(record& r, std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
   const bool kept = static_cast<std::int8_t>(action) < 0;  // keep_action
   if constexpr (all_deferred_v<A...>) {
     encode_flagged<Site, Flags>(r, kept, x, args...);
@@ -234,7 +239,7 @@ void encode_call(record& r, std::uint8_t action, const call_extras& x, std::stri
 
 // Fills r (a claimed slot, or a record for the synchronous path) but its timestamp.
 template <const site_info* Site, std::uint8_t Flags, class... A>
-inline void fill_record(record& r, std::uint8_t action, const call_extras& x, std::string_view text,
+[[gnu::always_inline]] inline void fill_record(record& r, std::uint8_t action, const call_extras& x, std::string_view text,
                         const A&... args) noexcept {
   r.gid = gidlog::gid();
   r.context = tl_context;

@@ -216,7 +216,7 @@ template <class A>
 std::string_view as_string_view(const std::basic_string<char, std::char_traits<char>, A>& s) noexcept { return {s.data(), s.size()}; }
 
 template <class T>
-std::size_t encoded_size(const T& v) noexcept {
+[[gnu::always_inline]] inline std::size_t encoded_size(const T& v) noexcept {
   using D = std::decay_t<T>;
   if constexpr (deferred_format<D>::value) return 4 + sizeof(D);
   else if constexpr (std_capture<D>::value) return 4 + std_capture<D>::size(v);
@@ -224,8 +224,31 @@ std::size_t encoded_size(const T& v) noexcept {
   else return fixed_size<D>();
 }
 
+// Copies a string argument's bytes. Those that fit a record inline are short: up to 16 bytes they
+// are two overlapping loads and stores here, instead of a call to memcpy (which also made the
+// caller save its registers around it).
+[[gnu::always_inline]] inline void copy_string(unsigned char* out, std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  const char* in = s.data();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a, b;
+    std::memcpy(&a, in, 8);
+    std::memcpy(&b, in + n - 8, 8);
+    std::memcpy(out, &a, 8);
+    std::memcpy(out + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t a, b;
+    std::memcpy(&a, in, 4);
+    std::memcpy(&b, in + n - 4, 4);
+    std::memcpy(out, &a, 4);
+    std::memcpy(out + n - 4, &b, 4);
+  } else {
+    std::memcpy(out, in, n);
+  }
+}
+
 template <class T>
-unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
+[[gnu::always_inline]] inline unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
   using D = std::decay_t<T>;
   if constexpr (deferred_format<D>::value) {
     auto n = static_cast<std::uint32_t>(sizeof(D));
@@ -241,7 +264,7 @@ unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
     std::string_view s = as_string_view(v);
     auto n = static_cast<std::uint32_t>(s.size());
     std::memcpy(out, &n, 4);
-    std::memcpy(out + 4, s.data(), s.size());
+    copy_string(out + 4, s);
     return out + 4 + s.size();
   } else {
     auto w = wire_value<D>(v);
@@ -254,7 +277,7 @@ unsigned char* encode_one(unsigned char* out, const T& v) noexcept {
 // frees. nullptr when malloc fails (the caller then records a nomem_meta record instead).
 inline unsigned char* reserve_payload(record& r, std::size_t n) noexcept {
   r.size = static_cast<std::uint32_t>(n);
-  if (n <= record::inline_capacity) return r.payload.bytes;
+  if (n <= record::inline_capacity) [[likely]] return r.payload.bytes;
   auto* p = static_cast<unsigned char*>(std::malloc(n));
   r.payload.spill = p;
   return p;
@@ -326,27 +349,51 @@ inline payload_view view_payload(const record& r) noexcept {
   return v;
 }
 
+// A string argument as the view it travels as, so that its length is measured once (a C string's
+// strlen served the size and then the copy); every other argument as it is.
+template <class T>
+[[gnu::always_inline]] inline decltype(auto) wire_arg(const T& v) noexcept {
+  if constexpr (is_string_arg_v<std::decay_t<T>>) {
+    return as_string_view(v);
+  } else {
+    return (v);
+  }
+}
+
+// encode_flagged's work, on the arguments' wire forms, under `meta`. Inlined into the call site:
+// out of line, the arguments went through the stack by reference and the call cost a dozen
+// instructions of a call that costs about 75.
+template <std::uint8_t Flags, class... W>
+[[gnu::always_inline]] inline void encode_wire(record& r, const record_meta* meta, const call_extras& x,
+                                               const W&... w) noexcept {
+  std::size_t n = (std::size_t{0} + ... + encoded_size(w));
+  if constexpr (Flags != 0) n += prefix_size(Flags, x);
+  unsigned char* out;
+  if (n <= record::inline_capacity) [[likely]] {
+    r.size = static_cast<std::uint32_t>(n);
+    out = r.payload.bytes;
+  } else {
+    out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
+    if (out == nullptr) [[unlikely]] {
+      make_nomem(r, n, meta->site);
+      return;
+    }
+  }
+  r.meta = meta;
+  if constexpr (Flags != 0) out = write_prefix(out, Flags, x);
+  ((out = encode_one(out, w)), ...);
+}
+
 // Fills r.meta/r.size/r.payload from the arguments. When the spill cannot be allocated, r
 // becomes a nomem record: still enqueued, so the loss is written into the log and counted.
 // `kept`: the record goes to its logger's backtrace ring (meta_kept added to Flags).
 template <const site_info* Site, std::uint8_t Flags, class... A>
-void encode_flagged(record& r, bool kept, const call_extras& x, const A&... args) noexcept {
-  std::size_t n = (std::size_t{0} + ... + encoded_size(args));
-  if constexpr (Flags != 0) n += prefix_size(Flags, x);
-  unsigned char* out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
-  if (out == nullptr) [[unlikely]] {
-    make_nomem(r, n, Site);
-    return;
-  }
+[[gnu::always_inline]] inline void encode_flagged(record& r, bool kept, const call_extras& x, const A&... args) noexcept {
   // A branch, not a select: a kept record is rare, and the select costs three instructions on
   // every written one.
-  if (__builtin_expect(kept, 0)) {
-    r.meta = &flagged_meta_v<Site, Flags | meta_kept, A...>;
-  } else {
-    r.meta = &flagged_meta_v<Site, Flags, A...>;
-  }
-  if constexpr (Flags != 0) out = write_prefix(out, Flags, x);
-  ((out = encode_one(out, args)), ...);
+  const record_meta* meta = &flagged_meta_v<Site, Flags, A...>;
+  if (__builtin_expect(kept, 0)) meta = &flagged_meta_v<Site, Flags | meta_kept, A...>;
+  encode_wire<Flags>(r, meta, x, wire_arg(args)...);
 }
 
 template <const site_info* Site, class... A>
