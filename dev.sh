@@ -130,8 +130,8 @@ case "$cmd" in
     build asan
     ASAN_OPTIONS="detect_leaks=1 external_symbolizer_path=$symbolizer" UBSAN_OPTIONS="print_stacktrace=1" \
       ctest --preset asan -j"$JOBS" -LE "consumer|bench|compile_fail"
-    phase "libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-20} s each"
-    tests/fuzz/run_fuzz.sh "${GIDLOG_FUZZ_SECONDS:-20}"
+    phase "libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-10} s each"
+    tests/fuzz/run_fuzz.sh "${GIDLOG_FUZZ_SECONDS:-10}"
     phase "aarch64 cross build of the whole logger, its tests under qemu"
     tests/arch/run_aarch64.sh
     echo "dev.sh test: all passed in $(( $(date +%s) - start )) s"
