@@ -145,11 +145,7 @@ inline record* claim_fast(producer* p) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
   if (w != p->limit) [[likely]] {
-    if (record* slot = stamp_for_generation(p, w)) [[likely]] {
-      // A slot of a mapped ring: saying so spares the caller's test of the result on this path.
-      if (slot == nullptr) __builtin_unreachable();
-      return slot;
-    }
+    if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   p->busy = false;

@@ -273,11 +273,16 @@ template <class T>
   }
 }
 
-// Reserves `n` payload bytes in `r`: inline when they fit, else a malloc'ed block the backend
-// frees. nullptr when malloc fails (the caller then records a nomem_meta record instead).
+// Reserves `n` payload bytes in `r`: inline when they fit (tested first: the usual case), else a
+// malloc'ed block the backend frees. nullptr when `n` does not fit the 32-bit size or malloc
+// fails (the caller then records a nomem_meta record instead).
 inline unsigned char* reserve_payload(record& r, std::size_t n) noexcept {
+  if (n <= record::inline_capacity) [[likely]] {
+    r.size = static_cast<std::uint32_t>(n);
+    return r.payload.bytes;
+  }
+  if (n > UINT32_MAX) return nullptr;
   r.size = static_cast<std::uint32_t>(n);
-  if (n <= record::inline_capacity) [[likely]] return r.payload.bytes;
   auto* p = static_cast<unsigned char*>(std::malloc(n));
   r.payload.spill = p;
   return p;
@@ -368,16 +373,10 @@ template <std::uint8_t Flags, class... W>
                                                const W&... w) noexcept {
   std::size_t n = (std::size_t{0} + ... + encoded_size(w));
   if constexpr (Flags != 0) n += prefix_size(Flags, x);
-  unsigned char* out;
-  if (n <= record::inline_capacity) [[likely]] {
-    r.size = static_cast<std::uint32_t>(n);
-    out = r.payload.bytes;
-  } else {
-    out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
-    if (out == nullptr) [[unlikely]] {
-      make_nomem(r, n, meta->site);
-      return;
-    }
+  unsigned char* out = reserve_payload(r, n);
+  if (out == nullptr) [[unlikely]] {
+    make_nomem(r, n, meta->site);
+    return;
   }
   r.meta = meta;
   if constexpr (Flags != 0) out = write_prefix(out, Flags, x);
@@ -389,8 +388,7 @@ template <std::uint8_t Flags, class... W>
 // `kept`: the record goes to its logger's backtrace ring (meta_kept added to Flags).
 template <const site_info* Site, std::uint8_t Flags, class... A>
 [[gnu::always_inline]] inline void encode_flagged(record& r, bool kept, const call_extras& x, const A&... args) noexcept {
-  // A branch, not a select: a kept record is rare, and the select costs three instructions on
-  // every written one.
+  // A kept record is rare (the compiler may still make this a select).
   const record_meta* meta = &flagged_meta_v<Site, Flags, A...>;
   if (__builtin_expect(kept, 0)) meta = &flagged_meta_v<Site, Flags | meta_kept, A...>;
   encode_wire<Flags>(r, meta, x, wire_arg(args)...);
@@ -405,7 +403,7 @@ void encode_args(record& r, const A&... args) noexcept {
 // after the prefix its flags ask for.
 inline void encode_text(record& r, const record_meta* meta, std::string_view msg, const call_extras& x = {}) noexcept {
   const std::size_t n = prefix_size(meta->flags, x) + msg.size();
-  unsigned char* out = n > UINT32_MAX ? nullptr : reserve_payload(r, n);
+  unsigned char* out = reserve_payload(r, n);
   if (out == nullptr && n != 0) [[unlikely]] {
     make_nomem(r, n, meta->site);
     return;
