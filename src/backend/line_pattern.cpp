@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
@@ -13,8 +14,15 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
+namespace {
+std::atomic<std::uint64_t> g_formatter_ids{0};
+}  // namespace
+
 line_formatter::line_formatter(const options& opt)
-    : utc_(opt.utc), escape_newlines_(opt.escape_newlines), name_(opt.name) {
+    : id_(g_formatter_ids.fetch_add(1, std::memory_order_relaxed) + 1),
+      utc_(opt.utc),
+      escape_newlines_(opt.escape_newlines),
+      name_(opt.name) {
   static constexpr std::string_view known = "YmdHMSefFzlLtPnsg#!vC";
   const std::string& p = opt.pattern;
   std::string lit;
@@ -50,7 +58,7 @@ inline void append_digits(fmt::memory_buffer& out, std::uint64_t v, int width) {
     buf[i] = static_cast<char>('0' + v % 10);
     v /= 10;
   }
-  out.append(buf, buf + width);
+  append(out, {buf, static_cast<std::size_t>(width)});
 }
 }  // namespace
 
@@ -72,17 +80,6 @@ void line_formatter::refresh_date(std::int64_t sec) {
   put2(date_ + 15, static_cast<int>(off / 3600));
   put2(date_ + 17, static_cast<int>(off / 60 % 60));
   cached_sec_ = sec;
-  pieces_.clear();
-  for (const token& t : tokens_) {
-    std::string_view fixed = t.flag == 0 ? std::string_view{t.text} : date_field(t.flag);
-    if (t.flag != 0 && fixed.empty()) {
-      pieces_.push_back({t.flag, {}});
-    } else if (!pieces_.empty() && pieces_.back().flag == 0) {
-      pieces_.back().text += fixed;
-    } else {
-      pieces_.push_back({0, std::string(fixed)});
-    }
-  }
 }
 
 std::string_view line_formatter::date_field(char flag) const {
@@ -239,6 +236,40 @@ line_formatter::result line_formatter::format_message_only(const record& r, fmt:
   return res;
 }
 
+void line_formatter::render_site(site_line& sl, const site_info& site, const site_cache& sc, std::int64_t sec,
+                                 bool named) const {
+  sl.text.clear();
+  sl.pieces.clear();
+  std::uint32_t begin = 0;
+  for (const token& t : tokens_) {
+    switch (t.flag) {
+      case 0: sl.text += t.text; break;
+      case 'Y': case 'm': case 'd': case 'H': case 'M': case 'S': case 'z': sl.text += date_field(t.flag); break;
+      case 'l': sl.text += level_name(site.level); break;
+      case 'L': sl.text += level_name(site.level)[0]; break;
+      case 's': sl.text += sc.file; break;
+      case 'g': sl.text += sc.path; break;
+      case '#': sl.text += fmt::format_int(site.line).c_str(); break;
+      case '!': sl.text += sc.function; break;
+      case 'n':
+        if (!named) {
+          sl.text += sc.logger.empty() ? std::string_view{name_} : sc.logger;
+          break;
+        }
+        [[fallthrough]];
+      default:  // changes per record: e f F t P C v, and n for a record that carries its logger
+        sl.pieces.push_back({begin, static_cast<std::uint32_t>(sl.text.size()), t.flag});
+        begin = static_cast<std::uint32_t>(sl.text.size());
+        break;
+    }
+  }
+  sl.text += '\n';
+  sl.pieces.push_back({begin, static_cast<std::uint32_t>(sl.text.size()), 0});
+  sl.owner = id_;
+  sl.sec = sec;
+  sl.named = named;
+}
+
 line_formatter::result line_formatter::format(const record& r, std::int64_t wall_ns, fmt::memory_buffer& out) {
   std::uint32_t nomem_bytes = 0;
   const site_info* site = site_of(r, nomem_bytes);
@@ -248,17 +279,20 @@ line_formatter::result line_formatter::format(const record& r, std::int64_t wall
   std::int64_t sec = wall_ns / 1'000'000'000;
   if (sec != cached_sec_) refresh_date(sec);
 
+  // Rendered once per site and second (and again when another formatter rendered it last).
+  site_line& sl = const_cast<site_cache&>(sc).line;
+  const bool named = r.meta != &nomem_meta && (r.meta->flags & meta_logger) != 0;
+  if (sl.owner != id_ || sl.sec != sec || sl.named != named) [[unlikely]]
+    render_site(sl, *site, sc, sec, named);
   result res{site, 0, 0, true};
-  for (const token& t : pieces_) {
-    if (t.flag == 0) {
-      append(out, t.text);
-    } else if (t.flag == 'v') {
+  for (const site_line::piece& p : sl.pieces) {
+    append(out, {sl.text.data() + p.begin, p.end - p.begin});
+    if (p.flag == 'v') {
       append_message(r, *site, nomem_bytes, out, res);
-    } else {
-      append_dynamic(t.flag, r, *site, sc, wall_ns, out);
+    } else if (p.flag != 0) {
+      append_dynamic(p.flag, r, *site, sc, wall_ns, out);
     }
   }
-  out.push_back('\n');
   return res;
 }
 

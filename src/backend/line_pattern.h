@@ -1,6 +1,7 @@
 #pragma once
 // Backend thread: turns a record into a line laid out by options::pattern. The pattern is
-// compiled once; the date parts are cached per second; the message comes from message_format.h.
+// compiled once, then rendered per call site and second (site_line: the date and the site's own
+// fields merged with the literals); the message comes from message_format.h.
 #include <cstdint>
 #include <ctime>
 #include <span>
@@ -61,10 +62,11 @@ class line_formatter {
   void append_message(const record& r, const site_info& site, std::uint32_t nomem_bytes, fmt::memory_buffer& out,
                       result& res);
 
+  // tokens_ rendered for `site` in second `sec` (cached_sec_, whose date_ is current).
+  void render_site(site_line& sl, const site_info& site, const site_cache& sc, std::int64_t sec, bool named) const;
+
   std::vector<token> tokens_;
-  // tokens_ rendered for the current second: literals and date fields merged into one text,
-  // so a record appends a handful of pieces.
-  std::vector<token> pieces_;
+  std::uint64_t id_;  // this formatter's renderings in site_cache::line carry it
   bool utc_;
   bool escape_newlines_;
   std::string name_;

@@ -49,7 +49,7 @@ const site_cache& cache_of(const site_info& site) {
   auto* c = static_cast<site_cache*>(site.backend_cache);
   if (c == nullptr) [[unlikely]] {
     c = new site_cache{site.file, site.path, site.function,
-                       site.logger != nullptr ? std::string_view{site.logger} : std::string_view{}, nullptr};
+                       site.logger != nullptr ? std::string_view{site.logger} : std::string_view{}, nullptr, {}};
     const_cast<site_info&>(site).backend_cache = c;
   }
   return *c;
@@ -301,8 +301,8 @@ bool fixed_small(double d, int precision, fmt::memory_buffer& out) {
   char* p = buf;
   if (std::signbit(d)) *p++ = '-';
   const std::uint64_t ip = q / pow10[precision];
-  fmt::format_int ints(ip);
-  std::memcpy(p, ints.data(), ints.size());
+  const fmt::format_int ints(ip);
+  copy_string(reinterpret_cast<unsigned char*>(p), {ints.data(), ints.size()});
   p += ints.size();
   if (precision > 0) {
     *p++ = '.';
