@@ -52,14 +52,6 @@ inline void put2(char* d, int v) {
   d[0] = static_cast<char>('0' + v / 10);
   d[1] = static_cast<char>('0' + v % 10);
 }
-inline void append_digits(fmt::memory_buffer& out, std::uint64_t v, int width) {
-  char buf[20] = {};
-  for (int i = width - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  }
-  append(out, {buf, static_cast<std::size_t>(width)});
-}
 }  // namespace
 
 void line_formatter::refresh_date(std::int64_t sec) {
@@ -96,11 +88,6 @@ std::string_view line_formatter::date_field(char flag) const {
 }
 
 namespace {
-inline void append_uint(fmt::memory_buffer& out, std::uint64_t v) {
-  fmt::format_int n(v);
-  append(out, {n.data(), n.size()});
-}
-
 // logfmt: a value is quoted when it is empty or holds a space, '=', a quote or a control
 // character; inside quotes '"' and '\' are escaped, and control characters as \n, \t or \xNN.
 void append_logfmt_value(fmt::memory_buffer& out, std::string_view v) {
@@ -142,7 +129,7 @@ void append_context(fmt::memory_buffer& out, const context_node* ctx) {
     switch (f.value.type) {
       case field_value::kind::string: append_logfmt_value(out, f.value.s); break;
       case field_value::kind::boolean: append(out, f.value.b ? "true" : "false"); break;
-      case field_value::kind::signed_integer: fmt::format_to(fmt::appender(out), "{}", f.value.i); break;
+      case field_value::kind::signed_integer: append_int(out, f.value.i); break;
       case field_value::kind::unsigned_integer: append_uint(out, f.value.u); break;
       case field_value::kind::floating: fmt::format_to(fmt::appender(out), "{}", f.value.d); break;
     }

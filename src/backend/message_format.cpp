@@ -231,8 +231,8 @@ void format_with_spec(fmt::memory_buffer& out, const segment& s, const arg_value
     case arg_kind::custom: format_custom(out, "{}", a); break;
     case arg_kind::boolean: append(out, a.b ? "true" : "false"); break;
     case arg_kind::character: out.push_back(a.c); break;
-    case arg_kind::i32: case arg_kind::i64: { fmt::format_int n(a.i); append(out, {n.data(), n.size()}); break; }
-    case arg_kind::u32: case arg_kind::u64: { fmt::format_int n(a.u); append(out, {n.data(), n.size()}); break; }
+    case arg_kind::i32: case arg_kind::i64: append_int(out, a.i); break;
+    case arg_kind::u32: case arg_kind::u64: append_uint(out, a.u); break;
     case arg_kind::f32: fmt::format_to(fmt::appender(out), FMT_COMPILE("{}"), a.f); break;
     case arg_kind::f64: fmt::format_to(fmt::appender(out), FMT_COMPILE("{}"), a.d); break;
     case arg_kind::f80: fmt::format_to(fmt::appender(out), "{}", a.ld); break;
@@ -297,23 +297,17 @@ bool fixed_small(double d, int precision, fmt::memory_buffer& out) {
       if (rem > half || (rem == half && (q & 1) != 0)) ++q;
     }
   }
-  char buf[32];
-  char* p = buf;
+  // Written in place (see core/decimal.h): at most a sign, 9 integer digits, the point and 9.
+  char* const start = room(out, 32);
+  char* p = start;
   if (std::signbit(d)) *p++ = '-';
   const std::uint64_t ip = q / pow10[precision];
-  const fmt::format_int ints(ip);
-  copy_string(reinterpret_cast<unsigned char*>(p), {ints.data(), ints.size()});
-  p += ints.size();
+  p = write_digits(p, ip, decimal_digits(ip));
   if (precision > 0) {
     *p++ = '.';
-    std::uint64_t frac = q % pow10[precision];
-    for (int i = precision - 1; i >= 0; --i) {
-      p[i] = static_cast<char>('0' + frac % 10);
-      frac /= 10;
-    }
-    p += precision;
+    p = write_digits(p, q % pow10[precision], precision);
   }
-  append(out, {buf, static_cast<std::size_t>(p - buf)});
+  out.try_resize(out.size() + static_cast<std::size_t>(p - start));
   return true;
 }
 

@@ -13,6 +13,8 @@
 #include <gidlog/detail/record.h>
 #include <gidlog/sink.h>
 
+#include "core/decimal.h"
+
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
@@ -94,13 +96,34 @@ void append_plain(fmt::memory_buffer& out, const arg_value& a);
 // Formats `d` like fmt's "{:.<precision>f}", faster for the common range.
 void format_fixed(double d, int precision, fmt::memory_buffer& out);
 
+// Room for n more bytes at the end of `out`, to be written in place and then taken with
+// out.try_resize(out.size() + written).
+[[gnu::always_inline]] inline char* room(fmt::memory_buffer& out, std::size_t n) {
+  if (out.capacity() - out.size() < n) [[unlikely]] out.reserve(out.size() + n + 256);
+  return out.data() + out.size();
+}
+
 // Appends without fmt's general loop: one capacity check, then a short copy inline (no memcpy
 // call for up to 32 bytes).
 [[gnu::always_inline]] inline void append(fmt::memory_buffer& out, std::string_view s) {
-  const std::size_t old = out.size();
-  if (out.capacity() - old < s.size()) [[unlikely]] out.reserve(old + s.size() + 256);
-  out.try_resize(old + s.size());
-  copy_string(reinterpret_cast<unsigned char*>(out.data() + old), s);
+  copy_string(reinterpret_cast<unsigned char*>(room(out, s.size())), s);
+  out.try_resize(out.size() + s.size());
+}
+
+// Integers, written in place (core/decimal.h): v in exactly n digits, zeros in front ...
+inline void append_digits(fmt::memory_buffer& out, std::uint64_t v, int n) {
+  write_digits(room(out, static_cast<std::size_t>(n)), v, n);
+  out.try_resize(out.size() + static_cast<std::size_t>(n));
+}
+// ... and as "{}" writes them.
+inline void append_uint(fmt::memory_buffer& out, std::uint64_t v) { append_digits(out, v, decimal_digits(v)); }
+inline void append_int(fmt::memory_buffer& out, std::int64_t v) {
+  if (v < 0) {
+    out.push_back('-');
+    append_uint(out, 0 - static_cast<std::uint64_t>(v));
+  } else {
+    append_uint(out, static_cast<std::uint64_t>(v));
+  }
 }
 
 }  // namespace detail
