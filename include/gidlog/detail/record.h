@@ -224,9 +224,9 @@ template <class T>
   else return fixed_size<D>();
 }
 
-// Copies a string's bytes (an argument's on the caller, a piece of a line on the backend). Up to
-// 32 bytes they are two overlapping loads and stores here, instead of a call to memcpy (which
-// also made the caller save its registers around it).
+// Copies a string's bytes (an argument's on the caller, a piece of a text or JSON line on the
+// backend). Up to 32 bytes they are two overlapping loads and stores here (under 4, byte by byte),
+// instead of a call to memcpy (which also made the caller save its registers around it).
 [[gnu::always_inline]] inline void copy_string(unsigned char* out, std::string_view s) noexcept {
   const std::size_t n = s.size();
   const char* in = s.data();
@@ -248,6 +248,8 @@ template <class T>
     std::memcpy(b, in + n - 16, 16);
     std::memcpy(out, a, 16);
     std::memcpy(out + n - 16, b, 16);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<unsigned char>(in[i]);
   } else {
     std::memcpy(out, in, n);
   }
