@@ -48,19 +48,22 @@ struct options {
   // A record at or above this level makes the backend flush every sink right after writing it.
   gidlog::level flush_on = gidlog::level::error;
 
-  // Records each logging thread may have queued: every thread has a ring of its own, made (and
-  // its pages populated) when it first logs; at least 64, rounded up to a power of two. Memory:
-  // capacity x GIDLOG_RECORD_SIZE bytes per thread that logs (default 32 Ki x 64 B = 2 MiB; a ring
-  // of 2 MiB or more is asked for transparent huge pages, so one TLB entry covers it).
-  // A full ring is handled by queue_policy, for its thread alone.
+  // Records each logging thread may have queued (at least 64, rounded up to a power of two).
+  // Every thread that logs has a ring of its own, made when it first logs with room for 64 records
+  // (4 KiB, one page: a thread that logs now and then costs about that). Under a burst a full ring
+  // is followed by one twice its size, up to queue_capacity records (2 MiB at the default: rings of
+  // 2 MiB are asked for transparent huge pages), so a burst does not wait for the backend while a
+  // ring can grow; past queue_capacity the thread's queue_policy applies, for its thread alone.
+  // A ring larger than the first that has been empty for 1 s gives its memory back, and its thread
+  // starts again with a small one at its next record.
   std::size_t queue_capacity = 32 * 1024;
 
   // See queue_policy.
   gidlog::queue_policy queue_policy = gidlog::queue_policy::block;
 
-  // queue_policy::grow only: the most ring memory in bytes, all threads together; a full ring is
-  // followed by one twice its size while under the cap, and at the cap its thread blocks.
-  // At least queue_capacity x GIDLOG_RECORD_SIZE.
+  // queue_policy::grow only: the most ring memory in bytes, all threads together, for rings grown
+  // past queue_capacity; at the cap a full ring's thread blocks. At least queue_capacity x
+  // GIDLOG_RECORD_SIZE.
   std::size_t grow_max_bytes = std::size_t{256} << 20;
 
   // Line layout. Flags:
@@ -87,9 +90,15 @@ struct options {
   // gidlog::dump_backtrace(). See backtrace_options. Off by default (capacity 0).
   backtrace_options backtrace;
 
-  // How long the idle backend sleeps between polls of the queue; 0 spins (burns a core).
-  // At most 100 ms.
+  // How long the backend sleeps between polls of the rings while records come; 0 spins (burns a
+  // core while records come). At most 100 ms.
   std::chrono::microseconds backend_sleep{200};
+
+  // After this long without a record the backend stops polling and sleeps until the next record
+  // (or flush(), stop(), a crash, reopen()) wakes it: an idle logger costs no CPU and no wake-ups.
+  // The first record after that pays a futex wake (a system call, about a microsecond) on its
+  // thread and is written within about a millisecond; the records after it do not. At most 10 s.
+  std::chrono::microseconds backend_idle{20'000};
 
   // Called on the backend thread for errors of sinks and formatting, already rate-limited.
   // Default: a line on stderr starting "gidlog: ".

@@ -1,9 +1,13 @@
 // The backend thread: bulk dequeue, merge producers by timestamp, format, write, flush.
 #include "backend/backend.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -52,16 +56,17 @@ constinit site_info drop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "backe
 
 struct backend_state {
   backend_state(std::unique_ptr<writer> w, const options& opt, std::uint32_t generation, std::uint64_t drops_before)
-      : wr(std::move(w)), sleep(opt.backend_sleep), gen(generation),
+      : wr(std::move(w)), sleep(opt.backend_sleep), idle_after(opt.backend_idle), gen(generation),
         max_pending(std::max<std::size_t>(2 * opt.queue_capacity, 1 << 16)), reported_drops(drops_before) {}
   std::unique_ptr<writer> wr;
   std::chrono::microseconds sleep;
+  std::chrono::microseconds idle_after;  // without records this long: sleep until woken
   std::uint32_t gen;                // the backend reads the rings of producers attached to it
   std::size_t max_pending;          // see run(): past it, records are written before the watermark
   tsc_clock clock;
   std::thread thread;
   std::atomic<bool> stop{false};
-  std::atomic<bool> finished{false};     // run() returned
+  std::atomic<std::uint32_t> finished{0};  // run() returned (a futex word: stop() waits on it)
   std::atomic<std::uint64_t> backlog{0};  // records taken but not yet written (for stop's report)
   std::atomic<pid_t> tid{0};
   std::uint64_t reported_drops;  // drops counted before start() were reported by the last backend
@@ -73,6 +78,7 @@ struct backend_state {
   std::atomic<std::size_t> writing{SIZE_MAX};  // index in pending being written, for the crash drain
   bool crash_taken = false;
   void* alt_stack = nullptr;
+  std::int64_t last_record_ns = 0;  // CLOCK_MONOTONIC of the last pass that took a record
 };
 
 backend_state* g_backend = nullptr;  // current or last; swapped under the writer lock
@@ -161,11 +167,17 @@ void write_one(backend_state& b, record& r) noexcept {
 }
 
 // Takes up to `limit` records from the ring(s) of p into the end of pending; lowers `watermark`
-// to the stamp of a slot being written. Follows a grown ring to the next once it is empty (the
-// older ones are freed when the thread attaches to a later start()). Reads the slots only: the
-// lines the producer writes are never owned by this core.
+// to the stamp of a slot being written. Follows a ring to the next once it is empty (the producer
+// frees the ones left behind). Reads the slots only: the lines the producer writes are never
+// owned by this core.
 std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uint64_t& watermark, bool& any_in_flight) {
   record_ring* ring = p.drain.load(std::memory_order_relaxed);
+  if (ring->retired.load(std::memory_order_acquire)) {  // empty, its slots given back: never read them
+    record_ring* next = ring->next.load(std::memory_order_acquire);
+    if (next == nullptr) return 0;
+    ring = next;
+    p.drain.store(ring, std::memory_order_release);  // the owner frees the retired one
+  }
   std::uint64_t r = ring->read.load(std::memory_order_relaxed);
   const std::size_t at = b.pending.size();
   b.pending.resize(at + limit);
@@ -246,18 +258,131 @@ void compact(backend_state& b) {
   }
 }
 
+// ---- Sleeping -------------------------------------------------------------------------------
+//
+// While records come, the backend polls the rings every options::backend_sleep. After
+// options::backend_idle without one it sleeps on the futex g_backend_sleeping until something
+// needs it, so an idle logger costs no CPU and no wake-ups:
+//
+//   backend: g_backend_sleeping = 1; membarrier(); look at every ring; futex_wait(1)
+//   caller:  publish the slot (release store); load g_backend_sleeping; if 1: exchange(0), futex_wake
+//
+// The caller pays one load of a line only the backend writes, and the system call only when the
+// backend sleeps. No record is missed: membarrier(2) runs a full barrier on every CPU running a
+// thread of the process, so a caller either published before it (the backend's look sees the
+// record) or loads the flag after it (and sees 1). A record stamped but not yet published keeps
+// the backend awake: its caller loads the flag after publishing. stop(), a crash, reopen() and a
+// drop wake it the same way. Without membarrier (old kernels, qemu-user) the backend never
+// sleeps longer than fallback_sleep_ns, and still wakes at once when a caller sees the flag.
+
+constexpr std::int64_t fallback_sleep_ns = 1'000'000;
+// An idle ring larger than the first is given back after this long without records.
+constexpr std::int64_t retire_after_ns = 1'000'000'000;
+
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::int64_t timeout_ns) noexcept {
+  timespec t{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
+          timeout_ns >= 0 ? &t : nullptr, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+// True when a record is published or being written in some ring of this generation.
+bool rings_hold_records(const backend_state& b) noexcept {
+  for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
+    record_ring* ring = p->drain.load(std::memory_order_relaxed);
+    if (ring->retired.load(std::memory_order_acquire)) {
+      ring = ring->next.load(std::memory_order_acquire);
+      if (ring == nullptr) continue;
+    }
+    const std::uint64_t r = ring->read.load(std::memory_order_relaxed);
+    const std::uint64_t mask = ring->capacity - 1;
+    if ((slot_word(ring->slots[r & mask]).load(std::memory_order_acquire) & 1) == lap_tag(r, mask)) return true;
+    if (ring->next.load(std::memory_order_acquire) != nullptr) return true;  // its owner moved on: look again
+  }
+  return false;
+}
+
+bool wanted(const backend_state& b) noexcept {
+  const crash_drain& crash = shared().crash;
+  return b.stop.load(std::memory_order_acquire) || crash.requested.load(std::memory_order_acquire) != 0 ||
+         shared().reopen_requested.load(std::memory_order_acquire) || total_dropped() > b.reported_drops;
+}
+
+// Sleeps until a caller (or stop(), a crash, reopen()) wakes it, or for `timeout_ns` (< 0: no limit).
+void sleep_until_woken(backend_state& b, std::int64_t timeout_ns) noexcept {
+  g_backend_sleeping.store(1, std::memory_order_seq_cst);
+  const bool barrier = process_barrier();
+  if (!barrier && (timeout_ns < 0 || timeout_ns > fallback_sleep_ns)) timeout_ns = fallback_sleep_ns;
+  if (!wanted(b) && !rings_hold_records(b)) futex_wait(g_backend_sleeping, 1, timeout_ns);
+  g_backend_sleeping.store(0, std::memory_order_relaxed);
+}
+
+// Gives back the memory of each ring larger than the first that has been empty for
+// retire_after_ns (its thread stopped logging after a burst, or exited). The ring is marked
+// retired and its producer's generation set to retired_gen; after membarrier(2), a producer that
+// is not inside a LOG_* call and published nothing meanwhile can never write that ring again: its
+// next call fails the generation check before publishing, and attaches to a new small ring.
+// Then the slots go back to the kernel (MADV_DONTNEED); the ring itself is freed by its producer
+// once it moved on. Returns the time (CLOCK_MONOTONIC) when the next ring falls due, or INT64_MAX.
+std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
+  std::int64_t next_due = INT64_MAX;
+  producer* marked[64];
+  std::size_t n = 0;
+  for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
+    if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
+    record_ring* ring = p->drain.load(std::memory_order_relaxed);
+    if (ring->capacity <= initial_ring_records || ring->retired.load(std::memory_order_relaxed) ||
+        ring->next.load(std::memory_order_acquire) != nullptr ||
+        p->write.load(std::memory_order_acquire) != ring->read.load(std::memory_order_relaxed)) {
+      p->idle_since_ns = 0;
+      continue;
+    }
+    if (p->idle_since_ns == 0) p->idle_since_ns = now;
+    if (now - p->idle_since_ns < retire_after_ns || n == std::size(marked)) {
+      next_due = std::min(next_due, p->idle_since_ns + retire_after_ns);
+      continue;
+    }
+    ring->retired.store(true, std::memory_order_relaxed);
+    std::uint32_t expected = b.gen;
+    if (!p->gen.compare_exchange_strong(expected, retired_gen, std::memory_order_seq_cst)) {
+      ring->retired.store(false, std::memory_order_relaxed);  // attaching elsewhere: leave it
+      continue;
+    }
+    marked[n++] = p;
+  }
+  if (n == 0) return next_due;
+  const bool barrier = process_barrier();
+  for (std::size_t i = 0; i < n; ++i) {
+    producer* p = marked[i];
+    record_ring* ring = p->drain.load(std::memory_order_relaxed);
+    p->idle_since_ns = 0;
+    if (!barrier || p->busy.load(std::memory_order_acquire) ||
+        p->write.load(std::memory_order_acquire) != ring->read.load(std::memory_order_relaxed)) {
+      // In a LOG_* call, or it logged meanwhile: keep the ring (its owner may still switch away
+      // from it if it saw the mark; either way the records in it are read as usual).
+      ring->retired.store(false, std::memory_order_release);
+      std::uint32_t expected = retired_gen;
+      p->gen.compare_exchange_strong(expected, b.gen, std::memory_order_relaxed);
+      continue;
+    }
+    (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
+  }
+  return next_due;
+}
+
 void run(backend_state& b) {
   pthread_setname_np(pthread_self(), "gidlog-backend");
   tl_is_backend = true;
   b.tid.store(static_cast<pid_t>(gidlog::gid()), std::memory_order_release);  // any first-use check happens before we hold locks
   use_alt_stack(b.alt_stack);
   block_sigpipe_on_this_thread();  // a reader gone from a pipe sink is an EPIPE error, not death
-  b.clock.settle(2'000'000);
-  // Records stay in `pending` until no producer can still enqueue an older one: 20 us covers a
-  // store buffer draining; preemption is covered by the producers' in_flight stamps.
-  const auto margin = static_cast<std::uint64_t>(20'000.0 / b.clock.ns_per_tick());
-  b.pending.reserve(16384);
+  b.pending.reserve(1024);
   crash_drain& crash = shared().crash;
+  b.last_record_ns = monotonic_ns();
 
   for (;;) {
     const bool stopping = b.stop.load(std::memory_order_acquire);
@@ -266,6 +391,13 @@ void run(backend_state& b) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     const std::uint64_t now = arch::cycles();
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    // The cycle counter's rate is measured over the backend's life so far: until the window
+    // reaches 2 ms it is measured again at every pass (no wait at start: a short-lived process
+    // writes its few records at once).
+    b.clock.warm_up(2'000'000);
+    // Records stay in `pending` until no producer can still enqueue an older one: 20 us covers a
+    // store buffer draining; preemption is covered by the producers' in_flight stamps.
+    const auto margin = static_cast<std::uint64_t>(20'000.0 / b.clock.ns_per_tick());
     // A crash writes everything there is: no margin, and in-flight stamps only until the deadline.
     std::uint64_t watermark = crashing ? UINT64_MAX : now - margin;
     bool in_flight = false;
@@ -322,12 +454,31 @@ void run(backend_state& b) {
     compact(b);
     b.backlog.store(b.pending.size() - b.head, std::memory_order_relaxed);
     if (final_drain) break;
-    if (got == 0 && !crashing) {
-      if (b.sleep.count() > 0) std::this_thread::sleep_for(b.sleep);
-      else std::this_thread::yield();
+    if (got != 0 || crashing) {
+      b.last_record_ns = 0;
+      continue;  // more may be waiting: look again at once
+    }
+    const std::int64_t mono = monotonic_ns();
+    if (b.last_record_ns == 0) b.last_record_ns = mono;
+    const std::int64_t due = retire_idle_rings(b, mono);
+    const bool all_written = b.head == b.pending.size() && !in_flight;
+    if (all_written && !stopping && mono - b.last_record_ns >= b.idle_after.count() * 1000) {
+      // Idle: sleep until woken, or until a ring falls due for retirement or a failing sink for
+      // its next retry.
+      std::int64_t until = due;
+      if (const std::int64_t retry = b.wr->next_retry_ns(); retry != INT64_MAX)
+        until = std::min(until, mono + std::max<std::int64_t>(retry - tsc_clock::realtime_ns(), 0));
+      sleep_until_woken(b, until == INT64_MAX ? -1 : std::max<std::int64_t>(until - mono, 0));
+      b.clock.recalibrate();  // the wall clock may have been stepped or slewed meanwhile
+      b.last_record_ns = monotonic_ns();  // poll a while after waking, whatever woke it
+    } else if (b.sleep.count() > 0) {
+      std::this_thread::sleep_for(b.sleep);
+    } else {
+      std::this_thread::yield();
     }
   }
-  b.finished.store(true, std::memory_order_release);
+  b.finished.store(1, std::memory_order_release);
+  futex_wake_all(b.finished);
 }
 
 }  // namespace
@@ -346,7 +497,7 @@ void backend_start(std::unique_ptr<writer> w, const options& opt, std::uint32_t 
   }
   // Its thread was joined by stop(); a backend stop() gave up on, or one inherited through
   // fork(), is left alone (its thread may still be inside a sink, or not exist).
-  if (old != nullptr && !g_forked_child && old->finished.load(std::memory_order_acquire)) delete old;
+  if (old != nullptr && !g_forked_child && old->finished.load(std::memory_order_acquire) != 0) delete old;
   g_forked_child = false;
   b->thread = start_named_thread("gidlog-backend", source_location::current(), "gidlog backend", [b] { run(*b); });
 }
@@ -356,17 +507,18 @@ bool backend_stop(std::chrono::milliseconds timeout, std::uint64_t& left) noexce
   backend_state* b = g_backend;
   if (b == nullptr || g_forked_child) return true;
   b->stop.store(true, std::memory_order_release);
+  wake_backend();
   if (timeout.count() > 0) {
     const std::int64_t deadline = monotonic_ns() + static_cast<std::int64_t>(timeout.count()) * 1'000'000;
-    while (!b->finished.load(std::memory_order_acquire)) {
-      if (monotonic_ns() >= deadline) {
+    while (b->finished.load(std::memory_order_acquire) == 0) {
+      const std::int64_t now = monotonic_ns();
+      if (now >= deadline) {
         // Queued, dequeued but not written, and handed to a sink that never got them out.
         left = b->backlog.load(std::memory_order_relaxed) + queued_records(b->gen) + b->wr->unflushed();
         b->thread.detach();  // stuck in a sink: it dies with the process
         return false;
       }
-      timespec d{0, 1'000'000};
-      nanosleep(&d, nullptr);
+      futex_wait(b->finished, 0, deadline - now);  // run() wakes it as it returns
     }
   }
   if (b->thread.joinable()) b->thread.join();
@@ -457,7 +609,7 @@ bool backend_is_this_thread() noexcept { return tl_is_backend; }
 
 bool backend_alive() noexcept {
   backend_state* b = g_backend;
-  return b != nullptr && !g_forked_child && !b->finished.load(std::memory_order_acquire) &&
+  return b != nullptr && !g_forked_child && b->finished.load(std::memory_order_acquire) == 0 &&
          shared().phase.load(std::memory_order_acquire) != lifecycle_phase::abandoned;
 }
 

@@ -31,6 +31,15 @@ class tsc_clock {
   }
   // Ensures the rate was measured over at least `min_window_ns`, sleeping if needed (start-up).
   void settle(std::int64_t min_window_ns) noexcept;
+  // Without waiting: until the rate has been measured over `min_window_ns`, measures it again
+  // over the window so far (each call; cheap afterwards). Readings near the moment of the call,
+  // which is when the backend converts them, stay accurate to about a microsecond.
+  void warm_up(std::int64_t min_window_ns) noexcept {
+    if (warm_) return;
+    recalibrate();
+    warm_ = anchor_raw_ns_ - first_raw_ns_ >= min_window_ns;
+    if (warm_) next_check_ticks_ = anchor_ticks_;
+  }
   // Recalibrates when `interval_ns` passed since the last time. Cheap otherwise.
   void maybe_recalibrate(std::uint64_t now_ticks, std::int64_t interval_ns = 1'000'000'000) noexcept;
   void recalibrate() noexcept;
@@ -48,6 +57,7 @@ class tsc_clock {
   std::int64_t wall_offset_ns_;
   double ns_per_tick_ = 1.0;
   std::uint64_t next_check_ticks_ = 0;
+  bool warm_ = false;
 };
 
 }  // namespace detail

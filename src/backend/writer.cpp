@@ -432,6 +432,13 @@ void writer::on_idle() {
   if (clean) unflushed_.store(0, std::memory_order_relaxed);
 }
 
+std::int64_t writer::next_retry_ns() const noexcept {
+  std::int64_t t = INT64_MAX;
+  for (const sink_state& st : sinks_)
+    if (st.failures != 0 && !st.crashed) t = std::min(t, st.next_retry_ns);
+  return t;
+}
+
 void writer::after_fork_child() noexcept {
   for (sink_state& st : sinks_) st.s->after_fork_child();
   forked_child_ = true;

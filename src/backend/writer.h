@@ -54,6 +54,9 @@ class writer {
   // Idle work: reopen when due, flush sinks written since the last flush, retry failing ones
   // when due.
   void on_idle();
+  // CLOCK_REALTIME of the next retry of a failing sink (on_idle() makes it), or INT64_MAX when no
+  // sink is failing: how long an idle backend may sleep.
+  std::int64_t next_retry_ns() const noexcept;
   void after_fork_child() noexcept;
   void report(std::string_view msg) noexcept;
 

@@ -229,7 +229,7 @@ void drain(const record* rec) noexcept {
   crash_drain& c = shared().crash;
   const std::int64_t deadline = now_ns() + g_timeout_ns.load(std::memory_order_relaxed);
   // This thread may have crashed inside a LOG_* call: its stamp would hold the backend back.
-  if (producer* p = tl_producer; p != nullptr && p->busy && p->slots != nullptr) {
+  if (producer* p = tl_producer; p != nullptr && p->busy.load(std::memory_order_relaxed) && p->slots != nullptr) {
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
     record& slot = p->slots[w & p->mask];
     if ((slot_word(slot).load(std::memory_order_relaxed) & 3) == lap_tag(w, p->mask)) unstamp_slot(slot, w, p->mask);
@@ -243,6 +243,7 @@ void drain(const record* rec) noexcept {
   }
   if (g_gen.load(std::memory_order_acquire) != 0 && backend_alive()) {
     c.requested.store(1, std::memory_order_release);
+    wake_backend();  // async-signal-safe: an atomic exchange and a futex wake
     // A little past the deadline: the backend stops waiting for in-flight stamps at the deadline
     // and still has to write and flush.
     while (c.done.load(std::memory_order_acquire) == 0 && now_ns() < deadline + 200'000'000) pause_ms(1);

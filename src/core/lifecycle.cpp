@@ -53,7 +53,7 @@ void producers_after_fork_child() noexcept {
   for (producer* p = shared().producers.load(std::memory_order_relaxed); p != nullptr; p = p->next) {
     // The parent's threads do not exist here: a stamp one of them left mid-LOG_* at the fork
     // would hold the child's backend forever, so no ring of theirs is read again.
-    p->gen = detached_gen;  // never g_gen: the next LOG_* re-attaches (or writes synchronously)
+    p->gen.store(detached_gen, std::memory_order_relaxed);  // never g_gen: the next LOG_* re-attaches (or writes synchronously)
     p->published_gen.store(detached_gen, std::memory_order_relaxed);
     // The rings hold the parent's records, which the child never writes: left as they are (the
     // pages are the parent's until written), and every thread gets a new ring at its next start().
@@ -63,7 +63,7 @@ void producers_after_fork_child() noexcept {
     p->oldest = nullptr;
     p->write.store(0, std::memory_order_relaxed);
     p->limit = 0;
-    p->busy = false;
+    p->busy.store(false, std::memory_order_relaxed);
     p->dropped.store(0, std::memory_order_relaxed);
     if (p != mine) p->in_use.store(false, std::memory_order_relaxed);
   }
@@ -147,6 +147,8 @@ options validated(const options& in) {
     invalid("grow_max_bytes", fmt::format("must be at least queue_capacity x {} bytes", sizeof(record)));
   if (opt.backend_sleep.count() < 0 || opt.backend_sleep > std::chrono::milliseconds(100))
     invalid("backend_sleep", "must be between 0 and 100 ms");
+  if (opt.backend_idle.count() < 0 || opt.backend_idle > std::chrono::seconds(10))
+    invalid("backend_idle", "must be between 0 and 10 s");
   if (opt.pattern.empty()) invalid("pattern", "must not be empty");
   if (opt.backtrace.capacity > (std::size_t{1} << 20))
     invalid("backtrace.capacity", fmt::format("must be at most 2^20 records (got {})", opt.backtrace.capacity));
@@ -204,7 +206,7 @@ void start(const options& in) {
   s.grow_max_records = opt.grow_max_bytes / sizeof(record);
   s.stop_timeout = opt.stop_timeout;
   do ++g_last_gen;
-  while (g_last_gen == 0 || g_last_gen == detached_gen);
+  while (g_last_gen == 0 || g_last_gen == detached_gen || g_last_gen == retired_gen);
   backend_start(std::move(w), opt, g_last_gen);
   s.phase.store(lifecycle_phase::running, std::memory_order_release);
   apply_global_levels(opt.level, opt.backtrace.capacity > 0 ? opt.backtrace.keep_from : level::off);
@@ -228,8 +230,7 @@ void stop() noexcept {
   g_gen.store(0, std::memory_order_seq_cst);
   // Every thread that read the old generation has its slot's stamp visible after this (it pairs
   // with the signal fence in claim_fast); then the backend drains until none is in flight.
-  if (!g_membarrier || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (!process_barrier()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::uint64_t left = 0;
   const bool joined = backend_stop(s.stop_timeout, left);
   crash_uninstall();
@@ -246,6 +247,10 @@ void stop() noexcept {
 }
 
 namespace detail {
+
+bool process_barrier() noexcept {
+  return g_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
 
 void use_alt_stack(void*& slot) noexcept {
   constexpr std::size_t bytes = 64 * 1024;

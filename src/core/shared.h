@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 
 #include <gidlog/detail/frontend.h>
 #include <gidlog/options.h>
@@ -18,6 +19,9 @@ namespace detail {
 
 // A producer generation no logger ever has (g_gen is 0 while stopped, else a start() number).
 inline constexpr std::uint32_t detached_gen = UINT32_MAX;
+// The generation the backend gives a producer whose idle ring it retires: its next LOG_* fails
+// the generation check and attaches again, to a new small ring (see backend.cpp).
+inline constexpr std::uint32_t retired_gen = UINT32_MAX - 1;
 
 enum class lifecycle_phase : std::uint8_t {
   stopped,    // no backend: LOG_* writes synchronously
@@ -70,6 +74,14 @@ struct shared_state {
 // static initialisation and destruction.
 extern constinit shared_state g_shared;
 inline shared_state& shared() noexcept { return g_shared; }
+
+// A full memory barrier on every running thread of the process (membarrier(2), registered at the
+// first start()). False when the kernel (or qemu-user) does not have it: the caller then must not
+// rely on it (the backend then never sleeps for longer than a poll, nor retires rings).
+bool process_barrier() noexcept;
+
+// Serialises freeing a ring with queued_records() walking the rings (never taken on the hot path).
+std::mutex& rings_mutex() noexcept;
 
 // Sum of every producer's drop counter.
 std::uint64_t total_dropped() noexcept;

@@ -83,7 +83,10 @@ void dump_backtrace() noexcept {
   flush();
 }
 
-void reopen() noexcept { detail::shared().reopen_requested.store(true, std::memory_order_release); }
+void reopen() noexcept {
+  detail::shared().reopen_requested.store(true, std::memory_order_release);
+  detail::wake_backend();  // async-signal-safe: an atomic exchange and a futex wake
+}
 
 void set_level(level l) noexcept { detail::apply_global_level(l); }
 level get_level() noexcept { return static_cast<level>(detail::g_level.load(std::memory_order_relaxed)); }

@@ -1,10 +1,15 @@
 // Caller side, slow paths: attaching a thread to the running logger (its ring), a full ring
 // (queue_policy), a re-entrant call from a signal handler.
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <new>
 #include <thread>
 
@@ -23,22 +28,35 @@ std::uint64_t total_dropped() noexcept {
   return n;
 }
 
+std::mutex& rings_mutex() noexcept {
+  static std::mutex* m = new std::mutex;  // leaked: used at exit
+  return *m;
+}
+
 std::uint64_t queued_records(std::uint32_t gen) noexcept {
+  std::lock_guard<std::mutex> lock(rings_mutex());  // no ring of the chains walked is freed meanwhile
   std::uint64_t n = 0;
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     if (p->published_gen.load(std::memory_order_acquire) != gen) continue;
     record_ring* d = p->drain.load(std::memory_order_acquire);
     if (d == nullptr) continue;
-    // Past a grow, `write` counts in the newest ring: the older ones are counted as full.
-    std::uint64_t w = p->write.load(std::memory_order_relaxed);
-    std::uint64_t r = d->read.load(std::memory_order_relaxed);
-    for (record_ring* x = d; x->next.load(std::memory_order_acquire) != nullptr; x = x->next.load(std::memory_order_acquire)) {
-      n += x->capacity;
-      r = 0;
+    // A ring the producer has left says how many it wrote there; the newest counts up to `write`.
+    record_ring* x = d;
+    for (record_ring* nx; (nx = x->next.load(std::memory_order_acquire)) != nullptr; x = nx) {
+      const std::uint64_t r = x->read.load(std::memory_order_relaxed);
+      n += x->written > r ? x->written - r : 0;
     }
+    const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+    const std::uint64_t r = x->read.load(std::memory_order_relaxed);
     n += w >= r ? w - r : 0;
   }
   return n;
+}
+
+void wake_backend() noexcept {
+  // Only the caller that takes the flag from the backend makes the system call.
+  if (g_backend_sleeping.exchange(0, std::memory_order_acq_rel) != 0)
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 namespace {
@@ -89,6 +107,18 @@ void free_ring(record_ring* r) noexcept {
   delete r;
 }
 
+// Frees the rings this thread has left that the backend has left too (it moved `drain` past them):
+// neither side touches them again. queued_records() walks the chains under the same lock.
+void free_left_rings(producer& p) noexcept {
+  if (p.oldest == nullptr || p.oldest == p.drain.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(rings_mutex());
+  for (record_ring* d = p.drain.load(std::memory_order_acquire); p.oldest != d;) {
+    record_ring* x = p.oldest;
+    p.oldest = x->next.load(std::memory_order_relaxed);
+    free_ring(x);
+  }
+}
+
 thread_local bool tl_exiting = false;  // this thread's producer was given back: log synchronously
 
 // Gives a thread's producer back when the thread exits, so a new thread can reuse it (and its
@@ -137,6 +167,40 @@ void use_ring(producer& p, record_ring* r) noexcept {
   p.limit = p.write.load(std::memory_order_relaxed) + r->capacity;
 }
 
+// This thread moves from its ring to `r`: the backend reads the old one to its end, then follows
+// `next` (publishing it comes after every record written into the old one).
+void switch_ring(producer& p, record_ring* r, std::uint64_t limit) noexcept {
+  record_ring* old = p.ring;
+  old->written = p.write.load(std::memory_order_relaxed);
+  use_ring(p, r);
+  p.limit = limit;
+  old->next.store(r, std::memory_order_release);
+}
+
+// Records this thread still has in the rings it left, not yet taken by the backend.
+std::uint64_t unread_in_left_rings(const producer& p) noexcept {
+  std::uint64_t n = 0;
+  for (record_ring* x = p.oldest; x != nullptr && x != p.ring; x = x->next.load(std::memory_order_relaxed)) {
+    const std::uint64_t r = x->read.load(std::memory_order_acquire);
+    n += x->written > r ? x->written - r : 0;
+  }
+  return n;
+}
+
+// How far this thread may write in its ring: the ring's free slots, less (with `block` and `drop`)
+// what it still has queued in the rings it left, so it never has more than options::queue_capacity
+// records queued in all.
+std::uint64_t room_limit(const producer& p) noexcept {
+  const std::uint64_t cap = p.ring->capacity;
+  std::uint64_t limit = p.ring->read.load(std::memory_order_acquire) + cap;
+  if (shared().policy != gidlog::queue_policy::grow && p.oldest != p.ring) {
+    const std::uint64_t older = unread_in_left_rings(p);
+    const std::uint64_t w = p.write.load(std::memory_order_relaxed);
+    limit = limit - w >= older ? limit - older : w;
+  }
+  return limit;
+}
+
 // Attaches this thread to generation `gen`: its producer, and a ring the backend of `gen` reads.
 // Returns nullptr (write synchronously) when memory runs out.
 producer* attach(producer* p, std::uint32_t gen) noexcept {
@@ -157,12 +221,14 @@ producer* attach(producer* p, std::uint32_t gen) noexcept {
   } catch (const std::bad_alloc&) {
     return nullptr;
   }
+  const std::uint64_t first = std::min<std::uint64_t>(initial_ring_records, s.capacity);
   if (p->ring == nullptr || p->ring_epoch != s.ring_epoch) {
-    record_ring* r = new_ring(s.capacity);
+    record_ring* r = new_ring(first);
     if (r == nullptr) return nullptr;
     // The old ring was emptied by the backend that stop() joined, unless that backend was
     // abandoned (stuck in a sink, maybe still reading it): then it is left to it.
     if (p->oldest != nullptr && p->ring_epoch > s.abandoned_epoch) {
+      std::lock_guard<std::mutex> lock(rings_mutex());
       for (record_ring* x = p->oldest; x != nullptr;) {
         record_ring* next = x->next.load(std::memory_order_relaxed);
         free_ring(x);
@@ -173,23 +239,35 @@ producer* attach(producer* p, std::uint32_t gen) noexcept {
     p->oldest = r;
     p->drain.store(r, std::memory_order_relaxed);
     p->ring_epoch = s.ring_epoch;
+  } else if (p->ring->retired.load(std::memory_order_acquire)) {
+    // The backend gave this idle ring's memory back: start again with a small one after it.
+    record_ring* r = new_ring(first);
+    if (r == nullptr) return nullptr;
+    switch_ring(*p, r, r->capacity);
   }
-  p->gen = gen;
+  free_left_rings(*p);
+  p->gen.store(gen, std::memory_order_relaxed);
   p->published_gen.store(gen, std::memory_order_release);  // after `drain`, for the backend
   return p;
 }
 
-// queue_policy::grow: a ring twice as large follows the full one; the backend reads the full one
-// to its end, then moves on. False at the memory cap (the caller blocks) or when mmap fails.
+// A full ring is followed by one twice its size: up to options::queue_capacity records, or with
+// queue_policy::grow while all rings together stay under grow_max_bytes. The backend reads the
+// full one to its end, then moves on; the full one is freed once it has. False when the ring may
+// not grow (the caller blocks or drops) or mmap fails.
 bool grow(producer& p) noexcept {
   shared_state& s = shared();
   const std::uint64_t cap = p.ring->capacity * 2;
-  if (s.ring_records.load(std::memory_order_relaxed) + cap > s.grow_max_records) return false;
+  if (s.policy == gidlog::queue_policy::grow) {
+    if (cap > s.capacity && s.ring_records.load(std::memory_order_relaxed) + cap > s.grow_max_records) return false;
+  } else if (cap > s.capacity) {
+    return false;
+  }
   record_ring* r = new_ring(cap);
   if (r == nullptr) return false;
-  record_ring* full = p.ring;
-  use_ring(p, r);
-  full->next.store(r, std::memory_order_release);  // after every record written into `full`
+  const std::uint64_t older = unread_in_left_rings(p) + p.ring->capacity;  // the full ring too
+  const std::uint64_t limit = s.policy == gidlog::queue_policy::grow ? cap : (s.capacity > older ? std::min(cap, s.capacity - older) : 0);
+  switch_ring(p, r, limit);
   return true;
 }
 
@@ -216,39 +294,50 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
   // A signal handler interrupting this thread's own LOG_* call (or its attaching, or its
   // synchronous write): the ring slot, the allocator and the writer lock are not re-entrant, so
   // this record is dropped and counted, never mixed into the other.
-  if ((p != nullptr && p->busy) || tl_attaching || tl_sync_call) [[unlikely]] {
+  if ((p != nullptr && p->busy.load(std::memory_order_relaxed)) || tl_attaching || tl_sync_call) [[unlikely]] {
     s.reentrant.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
   unsigned round = 0;
   for (;;) {
     const std::uint32_t gen = g_gen.load(std::memory_order_acquire);
-    if (gen == 0 || tl_exiting || (p != nullptr && p->gen != gen && (p = attach(p, gen)) == nullptr) ||
+    if (gen == 0 || tl_exiting ||
+        (p != nullptr && p->gen.load(std::memory_order_relaxed) != gen && (p = attach(p, gen)) == nullptr) ||
         (p == nullptr && (p = attach(nullptr, gen)) == nullptr)) {
       tl_sync_call = true;  // until write_sync (a handler's LOG_* in between is dropped)
       sync = true;
       return nullptr;
     }
-    p->busy = true;
+    p->busy.store(true, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-    if (w == p->limit) p->limit = p->ring->read.load(std::memory_order_acquire) + p->ring->capacity;
+    if (w == p->limit) {
+      free_left_rings(*p);
+      p->limit = room_limit(*p);
+    }
     if (w != p->limit) {
       if (record* slot = stamp_for_generation(p, w)) return slot;
       std::atomic_signal_fence(std::memory_order_seq_cst);
-      p->busy = false;
-      continue;  // stop() began: attach again, or go synchronous
+      p->busy.store(false, std::memory_order_relaxed);
+      continue;  // stop() began, or the backend retired this ring: attach again, or go synchronous
     }
+    // No room. Each thread has its own ring, so one thread's backlog never takes another's room.
+    // A ring that is itself full grows first (up to queue_capacity, or grow_max_bytes with grow),
+    // still marked busy (a signal handler's LOG_* must not grow it too); room taken by the rings
+    // this thread left is waited for.
+    const bool ring_full = w - p->ring->read.load(std::memory_order_acquire) >= p->ring->capacity;
+    const bool grew = ring_full && grow(*p);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    p->busy = false;
-    // The ring is full. Each thread has its own, so one thread's backlog never takes another's room.
+    p->busy.store(false, std::memory_order_relaxed);
+    if (grew) continue;
     if (s.policy == gidlog::queue_policy::drop && !must_keep) {
       p->dropped.store(p->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();  // it reports drops
       return nullptr;
     }
-    if (s.policy == gidlog::queue_policy::grow && grow(*p)) continue;
     // block (or grow at its cap). If stop() begins meanwhile, the backend drains this ring before
     // it finishes, and the next round sees the new generation.
+    if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();
     backoff(round);
   }
 }

@@ -39,34 +39,43 @@ namespace detail {
 // Timestamps must stay below 2^62 (the cycle counter since boot: decades).
 struct record_ring {
   std::uint64_t capacity = 0;                   // records, a power of two
-  std::atomic<record_ring*> next{nullptr};      // queue_policy::grow: the larger ring that follows
+  std::atomic<record_ring*> next{nullptr};      // the ring that follows (grown, or after a retirement)
   record* slots = nullptr;                      // `capacity` records, mmap'ed
   std::size_t map_bytes = 0;                    // what was mmap'ed at `slots`
+  std::uint64_t written = 0;                    // records the producer put here before moving on (producer)
+  // Set by the backend when it gives an idle ring's memory back: the producer moves to a new ring
+  // at its next call and never touches these slots again (see backend.cpp, retire_idle_ring).
+  std::atomic<bool> retired{false};
   alignas(64) std::atomic<std::uint64_t> read{0};  // records the backend has taken (backend writes)
 };
 
+// Records in a thread's first ring: one page. A ring grows under a burst (doubling, up to
+// options::queue_capacity) and goes back to this size once it has been idle for a while.
+inline constexpr std::uint64_t initial_ring_records = 64;
+
 // One per thread that logs, kept for the life of the process and reused after the thread exits.
 struct alignas(64) producer {
-  // The owning thread's line: the hot path reads and writes it; the backend never touches it
-  // (except `write`, read when reporting what is queued), so these stores stay in this core's cache.
+  // The owning thread's line: the hot path reads and writes it; the backend only reads `write`,
+  // and touches `busy` and `gen` when it retires an idle ring (rare), so these stay in this core's cache.
   record* slots = nullptr;             // ring->slots
   std::uint64_t mask = 0;              // ring->capacity - 1
   std::atomic<std::uint64_t> write{0};  // records this thread has put in `ring` (owner writes)
   std::uint64_t limit = 0;             // write may go up to here without reading ring->read
   record_ring* ring = nullptr;         // the ring this thread writes
   std::uint64_t last_ts = 1;           // previous timestamp: a valid lower bound, never 0
-  std::uint32_t gen = 0;               // logger generation the ring is attached for
+  std::atomic<std::uint32_t> gen{0};   // logger generation the ring is attached for
   std::uint32_t ring_epoch = 0;        // shared().ring_epoch when `ring` was made
-  bool busy = false;                   // inside a LOG_* call (a signal handler's call is dropped)
+  std::atomic<bool> busy{false};       // inside a LOG_* call (a signal handler's call is dropped)
 
   // Read by the backend, written rarely.
   alignas(64) std::atomic<std::uint32_t> published_gen{0};  // `gen`, published after `drain`
   std::atomic<record_ring*> drain{nullptr};  // the ring the backend reads (it follows `next` itself)
-  record_ring* oldest = nullptr;             // the first of `drain`'s chain (freed on a new epoch)
+  record_ring* oldest = nullptr;             // the first ring not yet freed (owner frees the ones `drain` left)
   std::atomic<std::uint64_t> dropped{0};     // records discarded by queue_policy::drop
   std::atomic<bool> in_use{false};
   producer* next = nullptr;                  // registry list, push-only
   void* alt_stack = nullptr;                 // the owning thread's alternate signal stack (mmap'ed)
+  std::int64_t idle_since_ns = 0;            // backend only: when `drain` was last seen non-empty
 };
 
 // The three variables below are inline so the hot path reads them directly, and have default
@@ -83,6 +92,10 @@ GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_gen{0};
 // This thread's producer; initial-exec TLS so the hot path reads it with one %fs-relative load.
 GIDLOG_DETAIL_SHARED_STATE __attribute__((tls_model("initial-exec"))) inline thread_local producer* tl_producer =
     nullptr;
+// Non-zero while the backend sleeps until a record arrives (see backend.cpp, "Sleeping"). The
+// hot path reads it once per call, after publishing its record; only the backend writes it, at
+// most twice per idle period, so the line stays shared in every core's cache.
+alignas(64) GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_backend_sleeping{0};
 
 // Levels below GIDLOG_ACTIVE_LEVEL are compiled out; LOG_FATAL never is.
 constexpr bool compiled_in(level l) noexcept {
@@ -101,6 +114,8 @@ inline bool enabled(level l) noexcept {
 // nowhere (dropped by queue_policy::drop, or a re-entrant call, and counted). `must_keep`: never
 // dropped (a flush request).
 record* claim_slow(bool must_keep, bool& sync) noexcept;
+// Out of line (src/frontend): wakes the sleeping backend (a futex wake, async-signal-safe).
+void wake_backend() noexcept;
 // Out of line (src/backend): format r now and write it to the current sinks, or stderr before
 // the first start(); takes the backend's writer lock.
 void write_sync(record& r) noexcept;
@@ -129,7 +144,7 @@ inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
   // The stamp before the generation load, for the compiler; the CPU-level order is forced from
   // the stopping side with membarrier(2) (see lifecycle.cpp).
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
+  if (p->gen.load(std::memory_order_relaxed) == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
   unstamp_slot(*slot, w, p->mask);
   return nullptr;
 }
@@ -138,8 +153,8 @@ inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
 // timestamp, a lower bound of the one about to be read) and checks the logger generation after
 // it. nullptr when any of that fails: claim_slow() then decides.
 inline record* claim_fast(producer* p) noexcept {
-  if (p == nullptr || p->busy) [[unlikely]] return nullptr;
-  p->busy = true;
+  if (p == nullptr || p->busy.load(std::memory_order_relaxed)) [[unlikely]] return nullptr;
+  p->busy.store(true, std::memory_order_relaxed);
   // A signal handler that logs from here on sees busy; one that ran before has finished, and
   // the index below is read after it.
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -148,7 +163,7 @@ inline record* claim_fast(producer* p) noexcept {
     if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  p->busy = false;
+  p->busy.store(false, std::memory_order_relaxed);
   return nullptr;
 }
 
@@ -167,7 +182,13 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
   p->write.store(p->write.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   p->last_ts = ts;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  p->busy = false;
+  p->busy.store(false, std::memory_order_relaxed);
+  // A sleeping backend is woken by the first record after it went to sleep. No fence is needed
+  // between the publishing store above and this load: the backend runs membarrier(2) between
+  // announcing its sleep and its last look at the rings, so either that look sees this record or
+  // this load sees the flag (backend.cpp, "Sleeping").
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) [[unlikely]] wake_backend();
 }
 
 template <class T>
