@@ -9,8 +9,8 @@
 // Both loggers write the same line layout. The load comes from a client on loopback in this
 // (parent) process: `wrk -t1 -cC -dSs` when wrk is on the PATH, else a built-in client of C
 // threads each looping over one keep-alive connection (--client builtin forces it). The server
-// has one worker thread per connection (cpp-httplib serves a keep-alive connection on one worker
-// for its lifetime) and keeps connections open for the whole run.
+// has C + 2 worker threads (cpp-httplib serves a keep-alive connection on one worker for its
+// lifetime), keeps connections open for the whole run and sets TCP_NODELAY.
 //
 // The variants alternate (the order rotates every repetition) so drift in the machine's load
 // falls on all of them; the table gives each one's median requests/s, min and max, and the
