@@ -175,6 +175,8 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
   if (ring->retired.load(std::memory_order_acquire)) {  // empty, its slots given back: never read them
     record_ring* next = ring->next.load(std::memory_order_acquire);
     if (next == nullptr) return 0;
+    // A call that raced with the retirement may have faulted a page of it back in with its stamp.
+    (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
     ring = next;
     p.drain.store(ring, std::memory_order_release);  // the owner frees the retired one
   }
@@ -205,6 +207,9 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
     // The producer wrote its last record here before publishing `next`: look once more.
     if ((slot_word(slot).load(std::memory_order_acquire) & 1) == tag) continue;
     ring->read.store(r, std::memory_order_relaxed);
+    // Nobody writes or reads this ring again: its pages go back now, even if its thread, which
+    // frees it, never logs again.
+    (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
     ring = next;
     p.drain.store(ring, std::memory_order_release);
     r = 0;
@@ -369,6 +374,9 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
       p->gen.compare_exchange_strong(expected, b.gen, std::memory_order_relaxed);
       continue;
     }
+    // Its next call finds no room and attaches again, without touching the slots (a stamp would
+    // fault a page back in: a whole huge page for a large ring).
+    p->limit.store(p->write.load(std::memory_order_relaxed), std::memory_order_relaxed);
     (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
   }
   return next_due;

@@ -62,7 +62,7 @@ void producers_after_fork_child() noexcept {
     p->drain.store(nullptr, std::memory_order_relaxed);
     p->oldest = nullptr;
     p->write.store(0, std::memory_order_relaxed);
-    p->limit = 0;
+    p->limit.store(0, std::memory_order_relaxed);
     p->busy.store(false, std::memory_order_relaxed);
     p->dropped.store(0, std::memory_order_relaxed);
     if (p != mine) p->in_use.store(false, std::memory_order_relaxed);

@@ -164,7 +164,7 @@ void use_ring(producer& p, record_ring* r) noexcept {
   p.slots = r->slots;
   p.mask = r->capacity - 1;
   p.write.store(r->read.load(std::memory_order_acquire), std::memory_order_relaxed);  // an empty ring
-  p.limit = p.write.load(std::memory_order_relaxed) + r->capacity;
+  p.limit.store(p.write.load(std::memory_order_relaxed) + r->capacity, std::memory_order_relaxed);
 }
 
 // This thread moves from its ring to `r`: the backend reads the old one to its end, then follows
@@ -173,7 +173,7 @@ void switch_ring(producer& p, record_ring* r, std::uint64_t limit) noexcept {
   record_ring* old = p.ring;
   old->written = p.write.load(std::memory_order_relaxed);
   use_ring(p, r);
-  p.limit = limit;
+  p.limit.store(limit, std::memory_order_relaxed);
   old->next.store(r, std::memory_order_release);
 }
 
@@ -311,11 +311,17 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     p->busy.store(true, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-    if (w == p->limit) {
+    if (w == p->limit.load(std::memory_order_relaxed)) {
       free_left_rings(*p);
-      p->limit = room_limit(*p);
+      // A retired ring has no room (its slots were given back): attach again, to a new one.
+      if (p->gen.load(std::memory_order_relaxed) == retired_gen) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        p->busy.store(false, std::memory_order_relaxed);
+        continue;
+      }
+      p->limit.store(room_limit(*p), std::memory_order_relaxed);
     }
-    if (w != p->limit) {
+    if (w != p->limit.load(std::memory_order_relaxed)) {
       if (record* slot = stamp_for_generation(p, w)) return slot;
       std::atomic_signal_fence(std::memory_order_seq_cst);
       p->busy.store(false, std::memory_order_relaxed);

@@ -60,7 +60,8 @@ struct alignas(64) producer {
   record* slots = nullptr;             // ring->slots
   std::uint64_t mask = 0;              // ring->capacity - 1
   std::atomic<std::uint64_t> write{0};  // records this thread has put in `ring` (owner writes)
-  std::uint64_t limit = 0;             // write may go up to here without reading ring->read
+  std::atomic<std::uint64_t> limit{0};  // write may go up to here without reading ring->read (owner;
+                                        // the backend lowers it to `write` when it retires the ring)
   record_ring* ring = nullptr;         // the ring this thread writes
   std::uint64_t last_ts = 1;           // previous timestamp: a valid lower bound, never 0
   std::atomic<std::uint32_t> gen{0};   // logger generation the ring is attached for
@@ -159,7 +160,7 @@ inline record* claim_fast(producer* p) noexcept {
   // the index below is read after it.
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-  if (w != p->limit) [[likely]] {
+  if (w != p->limit.load(std::memory_order_relaxed)) [[likely]] {
     if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
