@@ -328,11 +328,13 @@ void sleep_until_woken(backend_state& b, std::int64_t timeout_ns) noexcept {
 
 // Gives back the memory of each ring larger than the first that has been empty for
 // retire_after_ns (its thread stopped logging after a burst, or exited). The ring is marked
-// retired and its producer's generation set to retired_gen; after membarrier(2), a producer that
-// is not inside a LOG_* call and published nothing meanwhile can never write that ring again: its
-// next call fails the generation check before publishing, and attaches to a new small ring.
-// Then the slots go back to the kernel (MADV_DONTNEED); the ring itself is freed by its producer
-// once it moved on. Returns the time (CLOCK_MONOTONIC) when the next ring falls due, or INT64_MAX.
+// retired and its producer's limit lowered to its write index (the hot path compares `write <
+// limit`), then membarrier(2): a producer that is not inside a LOG_* call and published nothing
+// meanwhile can never write that ring again, since its next call finds no room, sees the mark and
+// moves to a new small ring without touching the slots. Then the slots go back to the kernel
+// (MADV_DONTNEED); the ring itself is freed by its producer once it moved on. If the producer was
+// in a call, the mark is taken back (the lowered limit only costs it one slow path). Returns the
+// time (CLOCK_MONOTONIC) when the next ring falls due, or INT64_MAX.
 std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
   std::int64_t next_due = INT64_MAX;
   producer* marked[64];
@@ -340,9 +342,9 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
     record_ring* ring = p->drain.load(std::memory_order_relaxed);
+    const std::uint64_t w = p->write.load(std::memory_order_acquire);
     if (ring->capacity <= initial_ring_records || ring->retired.load(std::memory_order_relaxed) ||
-        ring->next.load(std::memory_order_acquire) != nullptr ||
-        p->write.load(std::memory_order_acquire) != ring->read.load(std::memory_order_relaxed)) {
+        ring->next.load(std::memory_order_acquire) != nullptr || w != ring->read.load(std::memory_order_relaxed)) {
       p->idle_since_ns = 0;
       continue;
     }
@@ -352,11 +354,7 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
       continue;
     }
     ring->retired.store(true, std::memory_order_relaxed);
-    std::uint32_t expected = b.gen;
-    if (!p->gen.compare_exchange_strong(expected, retired_gen, std::memory_order_seq_cst)) {
-      ring->retired.store(false, std::memory_order_relaxed);  // attaching elsewhere: leave it
-      continue;
-    }
+    p->limit.store(w, std::memory_order_relaxed);
     marked[n++] = p;
   }
   if (n == 0) return next_due;
@@ -365,18 +363,13 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
     producer* p = marked[i];
     record_ring* ring = p->drain.load(std::memory_order_relaxed);
     p->idle_since_ns = 0;
-    if (!barrier || p->busy.load(std::memory_order_acquire) ||
+    if (!barrier || std::atomic_ref<bool>(p->busy).load(std::memory_order_acquire) ||
         p->write.load(std::memory_order_acquire) != ring->read.load(std::memory_order_relaxed)) {
-      // In a LOG_* call, or it logged meanwhile: keep the ring (its owner may still switch away
-      // from it if it saw the mark; either way the records in it are read as usual).
+      // In a LOG_* call, or it logged meanwhile: keep the ring (its owner may still move away from
+      // it if it saw the mark; either way the records in it are read as usual).
       ring->retired.store(false, std::memory_order_release);
-      std::uint32_t expected = retired_gen;
-      p->gen.compare_exchange_strong(expected, b.gen, std::memory_order_relaxed);
       continue;
     }
-    // Its next call finds no room and attaches again, without touching the slots (a stamp would
-    // fault a page back in: a whole huge page for a large ring).
-    p->limit.store(p->write.load(std::memory_order_relaxed), std::memory_order_relaxed);
     (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
   }
   return next_due;

@@ -229,7 +229,7 @@ void drain(const record* rec) noexcept {
   crash_drain& c = shared().crash;
   const std::int64_t deadline = now_ns() + g_timeout_ns.load(std::memory_order_relaxed);
   // This thread may have crashed inside a LOG_* call: its stamp would hold the backend back.
-  if (producer* p = tl_producer; p != nullptr && p->busy.load(std::memory_order_relaxed) && p->slots != nullptr) {
+  if (producer* p = tl_producer; p != nullptr && p->busy && p->slots != nullptr) {
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
     record& slot = p->slots[w & p->mask];
     if ((slot_word(slot).load(std::memory_order_relaxed) & 3) == lap_tag(w, p->mask)) unstamp_slot(slot, w, p->mask);

@@ -53,7 +53,7 @@ void producers_after_fork_child() noexcept {
   for (producer* p = shared().producers.load(std::memory_order_relaxed); p != nullptr; p = p->next) {
     // The parent's threads do not exist here: a stamp one of them left mid-LOG_* at the fork
     // would hold the child's backend forever, so no ring of theirs is read again.
-    p->gen.store(detached_gen, std::memory_order_relaxed);  // never g_gen: the next LOG_* re-attaches (or writes synchronously)
+    p->gen = detached_gen;  // never g_gen: the next LOG_* re-attaches (or writes synchronously)
     p->published_gen.store(detached_gen, std::memory_order_relaxed);
     // The rings hold the parent's records, which the child never writes: left as they are (the
     // pages are the parent's until written), and every thread gets a new ring at its next start().
@@ -63,7 +63,7 @@ void producers_after_fork_child() noexcept {
     p->oldest = nullptr;
     p->write.store(0, std::memory_order_relaxed);
     p->limit.store(0, std::memory_order_relaxed);
-    p->busy.store(false, std::memory_order_relaxed);
+    set_busy(*p, false);
     p->dropped.store(0, std::memory_order_relaxed);
     if (p != mine) p->in_use.store(false, std::memory_order_relaxed);
   }
@@ -206,7 +206,7 @@ void start(const options& in) {
   s.grow_max_records = opt.grow_max_bytes / sizeof(record);
   s.stop_timeout = opt.stop_timeout;
   do ++g_last_gen;
-  while (g_last_gen == 0 || g_last_gen == detached_gen || g_last_gen == retired_gen);
+  while (g_last_gen == 0 || g_last_gen == detached_gen);
   backend_start(std::move(w), opt, g_last_gen);
   s.phase.store(lifecycle_phase::running, std::memory_order_release);
   apply_global_levels(opt.level, opt.backtrace.capacity > 0 ? opt.backtrace.keep_from : level::off);

@@ -19,9 +19,6 @@ namespace detail {
 
 // A producer generation no logger ever has (g_gen is 0 while stopped, else a start() number).
 inline constexpr std::uint32_t detached_gen = UINT32_MAX;
-// The generation the backend gives a producer whose idle ring it retires: its next LOG_* fails
-// the generation check and attaches again, to a new small ring (see backend.cpp).
-inline constexpr std::uint32_t retired_gen = UINT32_MAX - 1;
 
 enum class lifecycle_phase : std::uint8_t {
   stopped,    // no backend: LOG_* writes synchronously

@@ -177,6 +177,15 @@ void switch_ring(producer& p, record_ring* r, std::uint64_t limit) noexcept {
   old->next.store(r, std::memory_order_release);
 }
 
+// The backend gave this idle ring's memory back: go on in a new small one after it. False when
+// memory runs out.
+bool leave_retired_ring(producer& p) noexcept {
+  record_ring* r = new_ring(std::min<std::uint64_t>(initial_ring_records, shared().capacity));
+  if (r == nullptr) return false;
+  switch_ring(p, r, r->capacity);
+  return true;
+}
+
 // Records this thread still has in the rings it left, not yet taken by the backend.
 std::uint64_t unread_in_left_rings(const producer& p) noexcept {
   std::uint64_t n = 0;
@@ -239,14 +248,11 @@ producer* attach(producer* p, std::uint32_t gen) noexcept {
     p->oldest = r;
     p->drain.store(r, std::memory_order_relaxed);
     p->ring_epoch = s.ring_epoch;
-  } else if (p->ring->retired.load(std::memory_order_acquire)) {
-    // The backend gave this idle ring's memory back: start again with a small one after it.
-    record_ring* r = new_ring(first);
-    if (r == nullptr) return nullptr;
-    switch_ring(*p, r, r->capacity);
+  } else if (p->ring->retired.load(std::memory_order_acquire) && !leave_retired_ring(*p)) {
+    return nullptr;
   }
   free_left_rings(*p);
-  p->gen.store(gen, std::memory_order_relaxed);
+  p->gen = gen;
   p->published_gen.store(gen, std::memory_order_release);  // after `drain`, for the backend
   return p;
 }
@@ -294,7 +300,7 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
   // A signal handler interrupting this thread's own LOG_* call (or its attaching, or its
   // synchronous write): the ring slot, the allocator and the writer lock are not re-entrant, so
   // this record is dropped and counted, never mixed into the other.
-  if ((p != nullptr && p->busy.load(std::memory_order_relaxed)) || tl_attaching || tl_sync_call) [[unlikely]] {
+  if ((p != nullptr && p->busy) || tl_attaching || tl_sync_call) [[unlikely]] {
     s.reentrant.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
@@ -302,30 +308,33 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
   for (;;) {
     const std::uint32_t gen = g_gen.load(std::memory_order_acquire);
     if (gen == 0 || tl_exiting ||
-        (p != nullptr && p->gen.load(std::memory_order_relaxed) != gen && (p = attach(p, gen)) == nullptr) ||
+        (p != nullptr && p->gen != gen && (p = attach(p, gen)) == nullptr) ||
         (p == nullptr && (p = attach(nullptr, gen)) == nullptr)) {
       tl_sync_call = true;  // until write_sync (a handler's LOG_* in between is dropped)
       sync = true;
       return nullptr;
     }
-    p->busy.store(true, std::memory_order_relaxed);
+    set_busy(*p, true);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-    if (w == p->limit.load(std::memory_order_relaxed)) {
+    if (w >= p->limit.load(std::memory_order_relaxed)) {
       free_left_rings(*p);
-      // A retired ring has no room (its slots were given back): attach again, to a new one.
-      if (p->gen.load(std::memory_order_relaxed) == retired_gen) {
+      // The backend gave this idle ring's memory back (and lowered the limit so no call touches
+      // it): go on in a new small one. Still busy, so a signal handler's LOG_* does not too.
+      if (p->ring->retired.load(std::memory_order_acquire) && !leave_retired_ring(*p)) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        p->busy.store(false, std::memory_order_relaxed);
-        continue;
+        set_busy(*p, false);
+        tl_sync_call = true;  // out of memory: this record goes to the synchronous path
+        sync = true;
+        return nullptr;
       }
       p->limit.store(room_limit(*p), std::memory_order_relaxed);
     }
-    if (w != p->limit.load(std::memory_order_relaxed)) {
+    if (w < p->limit.load(std::memory_order_relaxed)) {
       if (record* slot = stamp_for_generation(p, w)) return slot;
       std::atomic_signal_fence(std::memory_order_seq_cst);
-      p->busy.store(false, std::memory_order_relaxed);
-      continue;  // stop() began, or the backend retired this ring: attach again, or go synchronous
+      set_busy(*p, false);
+      continue;  // stop() began: attach again, or go synchronous
     }
     // No room. Each thread has its own ring, so one thread's backlog never takes another's room.
     // A ring that is itself full grows first (up to queue_capacity, or grow_max_bytes with grow),
@@ -334,7 +343,7 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     const bool ring_full = w - p->ring->read.load(std::memory_order_acquire) >= p->ring->capacity;
     const bool grew = ring_full && grow(*p);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    p->busy.store(false, std::memory_order_relaxed);
+    set_busy(*p, false);
     if (grew) continue;
     if (s.policy == gidlog::queue_policy::drop && !must_keep) {
       p->dropped.store(p->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

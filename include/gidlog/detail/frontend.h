@@ -55,18 +55,19 @@ inline constexpr std::uint64_t initial_ring_records = 64;
 
 // One per thread that logs, kept for the life of the process and reused after the thread exits.
 struct alignas(64) producer {
-  // The owning thread's line: the hot path reads and writes it; the backend only reads `write`,
-  // and touches `busy` and `gen` when it retires an idle ring (rare), so these stay in this core's cache.
+  // The owning thread's line: the hot path reads and writes it; the backend only reads `write` and
+  // `busy`, and lowers `limit` when it retires an idle ring (rare), so it stays in this core's cache.
   record* slots = nullptr;             // ring->slots
   std::uint64_t mask = 0;              // ring->capacity - 1
   std::atomic<std::uint64_t> write{0};  // records this thread has put in `ring` (owner writes)
-  std::atomic<std::uint64_t> limit{0};  // write may go up to here without reading ring->read (owner;
+  std::atomic<std::uint64_t> limit{0};  // write may go below this without reading ring->read (owner;
                                         // the backend lowers it to `write` when it retires the ring)
   record_ring* ring = nullptr;         // the ring this thread writes
   std::uint64_t last_ts = 1;           // previous timestamp: a valid lower bound, never 0
-  std::atomic<std::uint32_t> gen{0};   // logger generation the ring is attached for
+  std::uint32_t gen = 0;               // logger generation the ring is attached for
   std::uint32_t ring_epoch = 0;        // shared().ring_epoch when `ring` was made
-  std::atomic<bool> busy{false};       // inside a LOG_* call (a signal handler's call is dropped)
+  bool busy = false;                   // inside a LOG_* call (a signal handler's call is dropped);
+                                       // stored through set_busy (the backend reads it)
 
   // Read by the backend, written rarely.
   alignas(64) std::atomic<std::uint32_t> published_gen{0};  // `gen`, published after `drain`
@@ -137,6 +138,9 @@ inline void unstamp_slot(record& slot, std::uint64_t w, std::uint64_t mask) noex
   slot_word(slot).store(lap_tag(w, mask) ^ 1, std::memory_order_relaxed);
 }
 
+// Only the owning thread writes `busy`, and reads it plainly; the backend reads it atomically.
+inline void set_busy(producer& p, bool b) noexcept { std::atomic_ref<bool>(p.busy).store(b, std::memory_order_relaxed); }
+
 // Stamps slot w of a busy producer with room, then checks the logger generation after the stamp:
 // the slot, or nullptr (stamp taken back) when stop() or a restart began.
 inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
@@ -145,7 +149,7 @@ inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
   // The stamp before the generation load, for the compiler; the CPU-level order is forced from
   // the stopping side with membarrier(2) (see lifecycle.cpp).
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (p->gen.load(std::memory_order_relaxed) == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
+  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
   unstamp_slot(*slot, w, p->mask);
   return nullptr;
 }
@@ -154,17 +158,17 @@ inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
 // timestamp, a lower bound of the one about to be read) and checks the logger generation after
 // it. nullptr when any of that fails: claim_slow() then decides.
 inline record* claim_fast(producer* p) noexcept {
-  if (p == nullptr || p->busy.load(std::memory_order_relaxed)) [[unlikely]] return nullptr;
-  p->busy.store(true, std::memory_order_relaxed);
+  if (p == nullptr || p->busy) [[unlikely]] return nullptr;
+  set_busy(*p, true);
   // A signal handler that logs from here on sees busy; one that ran before has finished, and
   // the index below is read after it.
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-  if (w != p->limit.load(std::memory_order_relaxed)) [[likely]] {
+  if (w < p->limit.load(std::memory_order_relaxed)) [[likely]] {
     if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  p->busy.store(false, std::memory_order_relaxed);
+  set_busy(*p, false);
   return nullptr;
 }
 
@@ -183,7 +187,7 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
   p->write.store(p->write.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   p->last_ts = ts;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  p->busy.store(false, std::memory_order_relaxed);
+  set_busy(*p, false);
   // A sleeping backend is woken by the first record after it went to sleep. No fence is needed
   // between the publishing store above and this load: the backend runs membarrier(2) between
   // announcing its sleep and its last look at the rings, so either that look sees this record or
