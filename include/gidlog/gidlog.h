@@ -64,6 +64,9 @@ struct counters {
   std::uint64_t sink_dropped;   // lines a failing sink lost past options::sink_backlog_bytes
   std::uint64_t reentrant;      // records logged from a signal handler that interrupted a LOG_*
                                 // call on the same thread: dropped, never mixed or deadlocked
+  std::uint64_t ring_bytes;     // ring memory in use now, all threads (a ring's pages are given
+                                // back once the backend has left it, or it was idle for 1 s)
+  std::uint64_t rings_retired;  // rings larger than a page given back after 1 s without records
 };
 counters get_counters() noexcept;
 

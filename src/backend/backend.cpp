@@ -166,6 +166,14 @@ void write_one(backend_state& b, record& r) noexcept {
   }
 }
 
+// Gives a ring's pages back to the kernel: the backend does, once no thread writes it again (its
+// producer frees the ring itself later, or never if the thread is gone). Counted once.
+void give_back(record_ring& ring) noexcept {
+  (void)madvise(ring.slots, ring.map_bytes, MADV_DONTNEED);
+  if (!ring.released) shared().ring_bytes.fetch_sub(ring.map_bytes, std::memory_order_relaxed);
+  ring.released = true;
+}
+
 // Takes up to `limit` records from the ring(s) of p into the end of pending; lowers `watermark`
 // to the stamp of a slot being written. Follows a ring to the next once it is empty (the producer
 // frees the ones left behind). Reads the slots only: the lines the producer writes are never
@@ -176,7 +184,7 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
     record_ring* next = ring->next.load(std::memory_order_acquire);
     if (next == nullptr) return 0;
     // A call that raced with the retirement may have faulted a page of it back in with its stamp.
-    (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
+    give_back(*ring);
     ring = next;
     p.drain.store(ring, std::memory_order_release);  // the owner frees the retired one
   }
@@ -209,7 +217,7 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
     ring->read.store(r, std::memory_order_relaxed);
     // Nobody writes or reads this ring again: its pages go back now, even if its thread, which
     // frees it, never logs again.
-    (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
+    give_back(*ring);
     ring = next;
     p.drain.store(ring, std::memory_order_release);
     r = 0;
@@ -231,6 +239,7 @@ std::size_t take_pass(backend_state& b, std::size_t per_producer, std::uint64_t&
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
     const std::size_t n = take_from(b, *p, per_producer, watermark, any_in_flight);
+    if (n != 0) p->idle_since_ns = 0;  // its ring is in use: not idle (see retire_idle_rings)
     if (n == per_producer) watermark = std::min(watermark, b.pending.back().ts);
     got += n;
   }
@@ -370,7 +379,8 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
       ring->retired.store(false, std::memory_order_release);
       continue;
     }
-    (void)madvise(ring->slots, ring->map_bytes, MADV_DONTNEED);
+    give_back(*ring);
+    shared().rings_retired.fetch_add(1, std::memory_order_relaxed);
   }
   return next_due;
 }

@@ -67,7 +67,8 @@ void producers_after_fork_child() noexcept {
     p->dropped.store(0, std::memory_order_relaxed);
     if (p != mine) p->in_use.store(false, std::memory_order_relaxed);
   }
-  shared().ring_records.store(0, std::memory_order_relaxed);  // grow's count starts over with the child's rings
+  shared().ring_records.store(0, std::memory_order_relaxed);
+  shared().ring_bytes.store(0, std::memory_order_relaxed);  // grow's count starts over with the child's rings
   tl_attaching = false;
   tl_sync_call = false;
 }
@@ -276,7 +277,8 @@ counters get_counters() noexcept {
   return counters{s.written.load(std::memory_order_relaxed), detail::total_dropped(),
                   s.sink_errors.load(std::memory_order_relaxed), s.format_errors.load(std::memory_order_relaxed),
                   s.nomem.load(std::memory_order_relaxed), s.unwritten.load(std::memory_order_relaxed),
-                  s.sink_dropped.load(std::memory_order_relaxed), s.reentrant.load(std::memory_order_relaxed)};
+                  s.sink_dropped.load(std::memory_order_relaxed), s.reentrant.load(std::memory_order_relaxed),
+                  s.ring_bytes.load(std::memory_order_relaxed), s.rings_retired.load(std::memory_order_relaxed)};
 }
 
 }  // namespace v0

@@ -56,6 +56,8 @@ struct shared_state {
   std::atomic<std::uint64_t> unwritten{0};
   std::atomic<std::uint64_t> sink_dropped{0};
   std::atomic<std::uint64_t> reentrant{0};
+  std::atomic<std::uint64_t> ring_bytes{0};     // slots' memory not yet given back
+  std::atomic<std::uint64_t> rings_retired{0};
 
   // Set by gidlog::reopen() (async-signal-safe); the backend asks every sink to reopen.
   std::atomic<bool> reopen_requested{false};

@@ -98,11 +98,13 @@ record_ring* new_ring(std::uint64_t capacity) noexcept {
   r->slots = slots;
   r->map_bytes = bytes;
   shared().ring_records.fetch_add(capacity, std::memory_order_relaxed);
+  shared().ring_bytes.fetch_add(bytes, std::memory_order_relaxed);
   return r;
 }
 
 void free_ring(record_ring* r) noexcept {
   shared().ring_records.fetch_sub(r->capacity, std::memory_order_relaxed);
+  if (!r->released) shared().ring_bytes.fetch_sub(r->map_bytes, std::memory_order_relaxed);
   munmap(r->slots, r->map_bytes);
   delete r;
 }

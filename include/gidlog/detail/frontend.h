@@ -46,6 +46,7 @@ struct record_ring {
   // Set by the backend when it gives an idle ring's memory back: the producer moves to a new ring
   // at its next call and never touches these slots again (see backend.cpp, retire_idle_ring).
   std::atomic<bool> retired{false};
+  bool released = false;                        // its pages were given back (backend; see give_back)
   alignas(64) std::atomic<std::uint64_t> read{0};  // records the backend has taken (backend writes)
 };
 
