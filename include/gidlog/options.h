@@ -105,12 +105,22 @@ struct options {
   // reporter) stay as they were. See README "Nothing is lost".
   bool crash_handler = true;
 
-  // Signals the crash handler takes. Default: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT. Add
-  // SIGTERM and SIGINT to drain the log when the process is told to terminate.
+  // Signals the crash handler takes. Default: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT. At most
+  // 16. (SIGTERM and SIGINT drain without a crash record: see stop_signals.)
   std::vector<int> crash_signals = default_crash_signals();
 
   // The most time a crash may spend writing what is queued before the process dies anyway, so a
   // wedged sink cannot keep a dead process alive. Between 1 ms and 10 min.
+  // Signals that stop the process after the log is drained (with crash_handler; installed by
+  // start(), removed by stop()). Default: SIGTERM (systemd, Docker, Kubernetes) and SIGINT
+  // (Ctrl-C). Each one whose action is still the default (SIG_DFL) at start() gets a handler that
+  // writes one WARN record, "gidlog: stopped by SIGTERM from pid 1", then every record already
+  // queued (bounded by crash_drain_timeout), then puts the default action back and raises the
+  // signal again, so the process ends as it would have (killed by the signal). A signal the
+  // application handles or ignores at start() is left alone, never replaced; one also in
+  // crash_signals is a crash. Empty: none. At most 16.
+  std::vector<int> stop_signals = default_stop_signals();
+
   std::chrono::milliseconds crash_drain_timeout{2000};
 
   // The most time stop() (which also runs at exit) waits for the backend to write what is queued.
@@ -139,5 +149,6 @@ struct options {
   static std::vector<int> default_crash_signals() { return {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}; }
 };
 
+  static std::vector<int> default_stop_signals() { return {SIGTERM, SIGINT}; }
 }  // namespace v0
 }  // namespace gidlog

@@ -28,6 +28,8 @@ struct field_value {
     unsigned_integer,  // u
     floating,          // d (float and long double arguments too)
     string,            // s: strings, chars, pointers ("0x..."), and user types as their "{}" text
+    json,              // s: a JSON array or object, valid as it is (the crash record's "frames");
+                       //    JSON sinks embed it, other sinks write it as a string
   };
   kind type = kind::string;
   bool b = false;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -243,6 +244,9 @@ TEST_CASE("invalid options throw from start naming the field, and nothing starts
   CHECK(rejects(o, "sinks[1]"));
   o = {};
   o.sinks = {nullptr};
+  o.stop_signals = {SIGKILL};
+  CHECK(rejects(o, "stop_signals[0]"));
+  o = {};
   CHECK(rejects(o, "sinks[0]"));
   o = {};
   o.pattern = "%q";
