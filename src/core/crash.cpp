@@ -65,17 +65,21 @@ struct crash_ref {
 
 // The crashing thread's frames with function, file:line and inlined calls (the libdw symbolizer,
 // or dladdr() in a build without libdw), for whoever writes the crash record.
+// Only dladdr() when this runs in a signal handler on the crashing thread itself (the backend
+// crashed, or no backend runs): libdw reading DWARF overflowed the 64 KiB signal stack there.
 std::vector<threads::frame> crash_frames(const crash_info& c) {
   std::vector<std::uintptr_t> pcs;
   for (int i = 0; i < c.nframes; ++i) pcs.push_back(reinterpret_cast<std::uintptr_t>(c.frames[i]));
   std::vector<threads::frame> out;
+  stack_t ss{};
+  const bool on_signal_stack = sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
   try {
-    out = symbolize_within(pcs, c.first_exact, std::chrono::milliseconds(100));
+    if (!on_signal_stack) out = symbolize_within(pcs, c.first_exact, std::chrono::milliseconds(100));
   } catch (...) {
     out.clear();
   }
   if (!out.empty() || pcs.empty()) return out;
-  // The symbolizer is busy (held by the thread that crashed?) or failed: dladdr() alone.
+  // On the signal stack, or the symbolizer is busy (held by the thread that crashed?) or failed.
   for (std::uintptr_t pc : pcs) {
     threads::frame f;
     f.address = pc;
