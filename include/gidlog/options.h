@@ -68,10 +68,12 @@ struct options {
   //   %e milliseconds (3 digits)  %f microseconds (6)  %F nanoseconds (9)  %z offset (+0100)
   //   %l level name  %L level letter  %t gid (TID)  %P process id  %n logger name
   //   %s file base name  %g file path  %# line  %! function  %v message  %% a percent sign
-  //   %C the context_scope fields as " key=value" pairs (logfmt: quoted when needed)
-  // Default: the Go service layout "[0224/162532.320:INFO:gid-60:expose.go:36] message".
-  // ISO 8601 with microseconds: "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v".
-  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v";
+  //   %C the context_scope fields as " key=value" pairs (logfmt: quoted when needed); nothing
+  //      for a record logged outside any context_scope
+  // Default: the Go service layout "[0224/162532.320:INFO:gid-60:expose.go:36] message", then the
+  // context, if any: "[0224/162532.320:INFO:gid-60:expose.go:36] message req=r-42 user_id=7".
+  // ISO 8601 with microseconds: "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v%C".
+  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C";
 
   // Format times in UTC instead of local time.
   bool utc = false;
@@ -109,8 +111,6 @@ struct options {
   // 16. (SIGTERM and SIGINT drain without a crash record: see stop_signals.)
   std::vector<int> crash_signals = default_crash_signals();
 
-  // The most time a crash may spend writing what is queued before the process dies anyway, so a
-  // wedged sink cannot keep a dead process alive. Between 1 ms and 10 min.
   // Signals that stop the process after the log is drained (with crash_handler; installed by
   // start(), removed by stop()). Default: SIGTERM (systemd, Docker, Kubernetes) and SIGINT
   // (Ctrl-C). Each one whose action is still the default (SIG_DFL) at start() gets a handler that
@@ -121,6 +121,8 @@ struct options {
   // crash_signals is a crash. Empty: none. At most 16.
   std::vector<int> stop_signals = default_stop_signals();
 
+  // The most time a crash may spend writing what is queued before the process dies anyway, so a
+  // wedged sink cannot keep a dead process alive. Between 1 ms and 10 min.
   std::chrono::milliseconds crash_drain_timeout{2000};
 
   // The most time stop() (which also runs at exit) waits for the backend to write what is queued.
@@ -147,8 +149,8 @@ struct options {
   bool dump_on_sigquit = false;
 
   static std::vector<int> default_crash_signals() { return {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}; }
+  static std::vector<int> default_stop_signals() { return {SIGTERM, SIGINT}; }
 };
 
-  static std::vector<int> default_stop_signals() { return {SIGTERM, SIGINT}; }
 }  // namespace v0
 }  // namespace gidlog
