@@ -1,12 +1,29 @@
-# tests/integration/crash.cpp and lifecycle.cpp (included from tests/CMakeLists.txt): each test
+# tests/integration/crash.cpp, crash_symbols.cpp, stop_signals.cpp and lifecycle.cpp (included from
+# tests/CMakeLists.txt): each test
 # runs its scenario in a child process, this same executable started again (see
 # tests/support/child_process.h).
-foreach(t it_crash it_lifecycle)
+foreach(t it_crash it_lifecycle it_crash_symbols it_stop_signals)
   if(TARGET ${t})
     # The C runtime calls child_process.h's __wrap_main, which runs a child scenario or Catch.
     target_compile_definitions(${t} PRIVATE GIDLOG_TEST_CHILD_MAIN=1)
     target_link_options(${t} PRIVATE -Wl,--wrap=main)
-    # The crash handler names frames with dladdr(): the crashing functions must be exported.
+  endif()
+endforeach()
+# These name their crashing functions whether the crash record is symbolized with libdw or with
+# dladdr() alone (GIDLOG_LIBDW=OFF), which sees exported functions only.
+foreach(t it_crash it_lifecycle)
+  if(TARGET ${t})
     set_property(TARGET ${t} PROPERTY ENABLE_EXPORTS ON)
   endif()
 endforeach()
+# it_crash_symbols checks the opposite: an executable that exports nothing still gets function,
+# file:line and inlined frames (libdw reads them from its debug information, which it needs in
+# every build type).
+if(TARGET it_crash_symbols)
+  if(NOT GIDLOG_LIBDW)
+    target_compile_definitions(it_crash_symbols PRIVATE GIDLOG_TEST_NO_LIBDW=1)
+  endif()
+  if(NOT CMAKE_BUILD_TYPE MATCHES "^(Debug|RelWithDebInfo)$")
+    target_compile_options(it_crash_symbols PRIVATE -g)
+  endif()
+endif()

@@ -3,7 +3,8 @@
 // set the matching CMake cache variable) and falls back to the default written here.
 
 // GIDLOG_ACTIVE_LEVEL: calls below this level vanish at compile time and their arguments are
-// never evaluated. 0 trace, 1 debug, 2 info, 3 warn, 4 error, 5 fatal. CMake: GIDLOG_ACTIVE_LEVEL.
+// never evaluated. 0 trace, 1 debug, 2 info, 3 warn, 4 error, 5 fatal, 6 off (every call but
+// LOG_FATAL, which is never compiled out). CMake: GIDLOG_ACTIVE_LEVEL.
 #ifndef GIDLOG_ACTIVE_LEVEL
 #define GIDLOG_ACTIVE_LEVEL 0
 #endif

@@ -6,11 +6,12 @@
 //       gidlog::json_sink("app.jsonl", {.rotation = gidlog::rotation{.daily_at = std::chrono::hours{3}}}),
 //   };
 //
-// Both buffer, fail, retry, reopen and behave in a fork() child exactly as file_sink does: a
-// write(2) error (disk full, a rename that fails during a rotation) is thrown from write() or
-// flush(), the backend keeps the lines and retries (options::sink_backlog_bytes), and writing
-// resumes where it stopped, so no line is lost or written twice. gidlog::reopen() and
-// options::reopen_check reopen the path after an outside tool moved the file away.
+// Both make missing parent directories, buffer, fail, retry, reopen and behave in a fork() child
+// exactly as file_sink does: a write(2) error (disk full, a rename that fails during a rotation)
+// is thrown from write() or flush(), the backend keeps the lines and retries
+// (options::sink_backlog_bytes), and writing resumes where it stopped, so no line is lost or
+// written twice. gidlog::reopen() and options::reopen_check reopen the path after an outside tool
+// moved the file away.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -71,10 +71,12 @@ struct options {
   //   %e milliseconds (3 digits)  %f microseconds (6)  %F nanoseconds (9)  %z offset (+0100)
   //   %l level name  %L level letter  %t gid (TID)  %P process id  %n logger name
   //   %s file base name  %g file path  %# line  %! function  %v message  %% a percent sign
-  //   %C the context_scope fields as " key=value" pairs (logfmt: quoted when needed)
-  // Default: the Go service layout "[0224/162532.320:INFO:gid-60:expose.go:36] message".
-  // ISO 8601 with microseconds: "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v".
-  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v";
+  //   %C the context_scope fields as " key=value" pairs (logfmt: quoted when needed); nothing
+  //      for a record logged outside any context_scope
+  // Default: the Go service layout "[0224/162532.320:INFO:gid-60:expose.go:36] message", then the
+  // context, if any: "[0224/162532.320:INFO:gid-60:expose.go:36] message req=r-42 user_id=7".
+  // ISO 8601 with microseconds: "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v%C".
+  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C";
 
   // Format times in UTC instead of local time.
   bool utc = false;
@@ -114,9 +116,19 @@ struct options {
   // reporter) stay as they were. See README "Nothing is lost".
   bool crash_handler = true;
 
-  // Signals the crash handler takes. Default: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT. Add
-  // SIGTERM and SIGINT to drain the log when the process is told to terminate.
+  // Signals the crash handler takes. Default: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT. At most
+  // 16. (SIGTERM and SIGINT drain without a crash record: see stop_signals.)
   std::vector<int> crash_signals = default_crash_signals();
+
+  // Signals that stop the process after the log is drained (with crash_handler; installed by
+  // start(), removed by stop()). Default: SIGTERM (systemd, Docker, Kubernetes) and SIGINT
+  // (Ctrl-C). Each one whose action is still the default (SIG_DFL) at start() gets a handler that
+  // writes one WARN record, "gidlog: stopped by SIGTERM from pid 1", then every record already
+  // queued (bounded by crash_drain_timeout), then puts the default action back and raises the
+  // signal again, so the process ends as it would have (killed by the signal). A signal the
+  // application handles or ignores at start() is left alone, never replaced; one also in
+  // crash_signals is a crash. Empty: none. At most 16.
+  std::vector<int> stop_signals = default_stop_signals();
 
   // The most time a crash may spend writing what is queued before the process dies anyway, so a
   // wedged sink cannot keep a dead process alive. Between 1 ms and 10 min.
@@ -146,6 +158,7 @@ struct options {
   bool dump_on_sigquit = false;
 
   static std::vector<int> default_crash_signals() { return {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}; }
+  static std::vector<int> default_stop_signals() { return {SIGTERM, SIGINT}; }
 };
 
 }  // namespace v0

@@ -28,6 +28,8 @@ struct field_value {
     unsigned_integer,  // u
     floating,          // d (float and long double arguments too)
     string,            // s: strings, chars, pointers ("0x..."), and user types as their "{}" text
+    json,              // s: a JSON array or object, valid as it is (the crash record's "frames");
+                       //    JSON sinks embed it, other sinks write it as a string
   };
   kind type = kind::string;
   bool b = false;
@@ -111,11 +113,12 @@ struct file_sink_options {
   bool fsync_on_flush = false;         // fdatasync() on every flush (slow; for audit logs)
 };
 
-// Appends lines to `path` (created 0644 when missing). Buffered; writes on flush and when the
-// buffer fills. On a write error the unwritten bytes stay buffered and write() throws
-// std::system_error naming the file; writing resumes where it stopped once the error clears.
-// An empty path or a directory that cannot be written is reported by gidlog::start() as
-// std::invalid_argument naming options::sinks.
+// Appends lines to `path` (created 0644 when missing, with its missing parent directories 0755,
+// at open and again when a reopen finds the directory removed: file_sink("logs/app/app.log")).
+// Buffered; writes on flush and when the buffer fills. On a write error the unwritten bytes stay
+// buffered and write() throws std::system_error naming the file; writing resumes where it stopped
+// once the error clears. An empty path or a directory that cannot be made or written is reported
+// by gidlog::start() as std::invalid_argument naming options::sinks.
 sink_ptr file_sink(std::string path, file_sink_options opts = {});
 
 enum class console_stream : std::uint8_t { out, err };

@@ -127,7 +127,8 @@ void append_context(fmt::memory_buffer& out, const context_node* ctx) {
     if (f.name.empty()) out.push_back('_');
     out.push_back('=');
     switch (f.value.type) {
-      case field_value::kind::string: append_logfmt_value(out, f.value.s); break;
+      case field_value::kind::string:
+      case field_value::kind::json: append_logfmt_value(out, f.value.s); break;
       case field_value::kind::boolean: append(out, f.value.b ? "true" : "false"); break;
       case field_value::kind::signed_integer: append_int(out, f.value.i); break;
       case field_value::kind::unsigned_integer: append_uint(out, f.value.u); break;

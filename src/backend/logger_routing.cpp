@@ -56,7 +56,7 @@ std::shared_ptr<context_node> copy_context(const context_node* c) {
   if (c == nullptr) return nullptr;
   auto n = std::make_shared<context_node>();
   std::size_t bytes = 0;
-  for (const field& f : c->fields) bytes += f.name.size() + (f.value.type == field_value::kind::string ? f.value.s.size() : 0);
+  for (const field& f : c->fields) bytes += f.name.size() + (has_text(f.value) ? f.value.s.size() : 0);
   n->storage.reserve(bytes);  // no reallocation below: the views stay put
   auto keep = [&n](std::string_view v) {
     const std::size_t at = n->storage.size();
@@ -65,7 +65,7 @@ std::shared_ptr<context_node> copy_context(const context_node* c) {
   };
   for (field f : c->fields) {
     f.name = keep(f.name);
-    if (f.value.type == field_value::kind::string) f.value.s = keep(f.value.s);
+    if (has_text(f.value)) f.value.s = keep(f.value.s);
     n->fields.push_back(f);
   }
   return n;

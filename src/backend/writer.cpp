@@ -9,6 +9,7 @@
 #include <gidlog/gid.h>
 
 #include "backend/clock.h"
+#include "core/crash.h"
 #include "core/loggers.h"
 #include "core/shared.h"
 
@@ -95,7 +96,7 @@ void writer::keep(sink_state& st, const log_line& line) {
       o.extra = std::make_shared<owned_fields>();
       std::size_t bytes = 0;
       for (const auto* span : {&line.fields, &line.context})
-        for (const field& f : *span) bytes += f.name.size() + (f.value.type == field_value::kind::string ? f.value.s.size() : 0);
+        for (const field& f : *span) bytes += f.name.size() + (has_text(f.value) ? f.value.s.size() : 0);
       o.extra->text.reserve(bytes);
       auto copy = [&o](std::string_view v) {
         const std::size_t at = o.extra->text.size();
@@ -105,7 +106,7 @@ void writer::keep(sink_state& st, const log_line& line) {
       for (auto [in, out] : {std::pair{&line.fields, &o.extra->fields}, std::pair{&line.context, &o.extra->context}}) {
         for (field f : *in) {
           f.name = copy(f.name);
-          if (f.value.type == field_value::kind::string) f.value.s = copy(f.value.s);
+          if (has_text(f.value)) f.value.s = copy(f.value.s);
           out->push_back(f);
         }
       }
@@ -262,6 +263,8 @@ void writer::collect_fields(const site_info& site) {
     if (need_fields_ && fmt_.last_suppressed() != 0) add_suppressed_field();
     return;
   }
+  if (site.level == level::fatal && crash_record_fields(site, args, fields_, field_text_)) [[unlikely]]
+    return;
   if (&site != fields_site_) {  // consecutive records often share a site
     site_fields_ = &named_fields(site, static_cast<unsigned>(args.size()));
     fields_site_ = &site;

@@ -162,6 +162,11 @@ class writer {
 
 std::mutex& writer_mutex() noexcept;
 
+// Whether a field's value is text held in `s` (copied when a line or a context is kept).
+inline bool has_text(const field_value& v) noexcept {
+  return v.type == field_value::kind::string || v.type == field_value::kind::json;
+}
+
 }  // namespace detail
 }  // namespace v0
 }  // namespace gidlog

@@ -20,13 +20,16 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string_view>
 #include <typeinfo>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -34,6 +37,8 @@
 
 #include "backend/backend.h"
 #include "core/shared.h"
+#include "introspect/symbolizer.h"
+#include "sinks/json_writer.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -49,6 +54,7 @@ struct crash_info {
   std::uint32_t gid;
   void* frames[max_frames];
   int nframes;
+  bool first_exact;  // frames[0] is the faulting instruction, not a return address
 };
 crash_info g_info;
 
@@ -56,6 +62,40 @@ crash_info g_info;
 struct crash_ref {
   const crash_info* info;
 };
+
+// The crashing thread's frames with function, file:line and inlined calls (the libdw symbolizer,
+// or dladdr() in a build without libdw), for whoever writes the crash record.
+// Only dladdr() when this runs in a signal handler on the crashing thread itself (the backend
+// crashed, or no backend runs): libdw reading DWARF overflowed the 64 KiB signal stack there.
+std::vector<threads::frame> crash_frames(const crash_info& c) {
+  std::vector<std::uintptr_t> pcs;
+  for (int i = 0; i < c.nframes; ++i) pcs.push_back(reinterpret_cast<std::uintptr_t>(c.frames[i]));
+  std::vector<threads::frame> out;
+  stack_t ss{};
+  const bool on_signal_stack = sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
+  try {
+    if (!on_signal_stack) out = symbolize_within(pcs, c.first_exact, std::chrono::milliseconds(100));
+  } catch (...) {
+    out.clear();
+  }
+  if (!out.empty() || pcs.empty()) return out;
+  // On the signal stack, or the symbolizer is busy (held by the thread that crashed?) or failed.
+  for (std::uintptr_t pc : pcs) {
+    threads::frame f;
+    f.address = pc;
+    Dl_info d{};
+    if (dladdr(reinterpret_cast<void*>(pc), &d) != 0) {
+      if (d.dli_fname != nullptr) f.module = d.dli_fname;
+      f.offset = pc - reinterpret_cast<std::uintptr_t>(d.dli_fbase);
+      if (d.dli_sname != nullptr) {
+        f.function = demangle(d.dli_sname);
+        f.offset = pc - reinterpret_cast<std::uintptr_t>(d.dli_saddr);
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
 
 }  // namespace
 }  // namespace detail
@@ -72,20 +112,20 @@ struct fmt::formatter<gidlog::detail::crash_ref> {
   auto format(const gidlog::detail::crash_ref& ref, format_context& ctx) const {
     const auto& c = *ref.info;
     auto out = fmt::format_to(ctx.out(), "crash: {} in thread \"{}\" gid-{}", c.what, c.thread_name, c.gid);
-    for (int i = 0; i < c.nframes; ++i) {
-      Dl_info d{};
-      out = fmt::format_to(out, "\n    #{} {}", i, c.frames[i]);
-      if (dladdr(c.frames[i], &d) == 0) continue;
-      auto at = reinterpret_cast<std::uintptr_t>(c.frames[i]);
-      if (d.dli_sname != nullptr) {
-        int status = 0;
-        char* name = abi::__cxa_demangle(d.dli_sname, nullptr, nullptr, &status);
-        out = fmt::format_to(out, " {}+{:#x}", status == 0 && name != nullptr ? name : d.dli_sname,
-                             at - reinterpret_cast<std::uintptr_t>(d.dli_saddr));
-        std::free(name);
+    const auto frames = gidlog::detail::crash_frames(c);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      const gidlog::threads::frame& f = frames[i];
+      out = fmt::format_to(out, "\n    #{} {:#x} ", i, f.address);
+      if (!f.file.empty()) {
+        out = fmt::format_to(out, "{} at {}:{}{}", f.function.empty() ? "?" : f.function, f.file, f.line,
+                             f.inlined ? " (inlined)" : "");
+      } else if (!f.function.empty()) {
+        out = fmt::format_to(out, "{}+{:#x} ({})", f.function, f.offset, f.module.empty() ? "?" : f.module);
+      } else if (!f.module.empty()) {
+        out = fmt::format_to(out, "({}+{:#x})", f.module, f.offset);
+      } else {
+        out = fmt::format_to(out, "?");
       }
-      if (d.dli_fname != nullptr)
-        out = fmt::format_to(out, " ({}+{:#x})", d.dli_fname, at - reinterpret_cast<std::uintptr_t>(d.dli_fbase));
     }
     return out;
   }
@@ -97,10 +137,16 @@ namespace detail {
 namespace {
 
 constinit site_info crash_site{gidlog::level::fatal, 0, "gidlog", "gidlog", "crash_handler", nullptr, "{}"};
+// A stop signal's record: a normal stop, no backtrace. "from pid" when a process sent it.
+constinit site_info stop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "signal_handler", nullptr,
+                              "gidlog: stopped by {signal}"};
+constinit site_info stop_from_site{gidlog::level::warn, 0, "gidlog", "gidlog", "signal_handler", nullptr,
+                                   "gidlog: stopped by {signal} from pid {pid}"};
 
-constexpr int max_signals = 16;
+constexpr int max_signals = 32;  // crash_signals (at most 16) and stop_signals (at most 16)
 struct saved_action {
   int sig = 0;
+  bool stop = false;  // one of options::stop_signals: drain, no crash record
   struct sigaction old {};
 };
 saved_action g_saved[max_signals];
@@ -208,6 +254,7 @@ void capture(void* pc) noexcept {
     from = 2;  // capture() and its caller
   }
   g_info.nframes = 0;
+  g_info.first_exact = pc != nullptr && from < n && raw[from] == pc;
   for (int i = from; i < n && g_info.nframes < max_frames; ++i) g_info.frames[g_info.nframes++] = raw[i];
 }
 
@@ -291,10 +338,57 @@ void chain(int sig, siginfo_t* si) noexcept {
   syscall(SYS_tgkill, getpid(), static_cast<pid_t>(gidlog::gid()), sig);
 }
 
+bool is_stop_signal(int sig) noexcept {
+  for (int i = 0; i < g_nsaved; ++i)
+    if (g_saved[i].sig == sig) return g_saved[i].stop;
+  return false;
+}
+
+// SIGTERM, SIGINT (options::stop_signals): the process is told to stop. One WARN record saying
+// so, everything queued written, then the default action (termination by the signal).
+void on_stop_signal(int sig, siginfo_t* si) noexcept {
+  if (backend_is_this_thread()) {
+    // The backend blocks these signals, so only a signal sent to it by thread id lands here: it
+    // cannot drain while it may be inside a sink. Send it to the process; another thread takes it.
+    ::kill(getpid(), sig);
+    return;
+  }
+  if (g_owner.load(std::memory_order_acquire) == static_cast<pid_t>(gidlog::gid()))
+    return;  // this thread is draining for a crash already, and dies when it is done
+  if (!claim()) {  // another thread handles a crash or a stop: it waited for it, now the default action
+    chain(sig, si);
+    return;
+  }
+  record r;
+  const record* rec = nullptr;
+  if (gidlog::get_level() <= gidlog::level::warn) {
+    char name[32];  // room for copy_string's 16-byte loads
+    text t{name, sizeof name};
+    const char* abbrev = sigabbrev_np(sig);
+    t << "SIG" << (abbrev != nullptr ? abbrev : "?");
+    r = record{};
+    r.ts = arch::cycles();
+    r.gid = gidlog::gid();
+    if (si != nullptr && si->si_code <= 0 && si->si_pid > 0)
+      encode_args<&stop_from_site>(r, std::string_view(name, t.len), static_cast<long>(si->si_pid));
+    else
+      encode_args<&stop_site>(r, std::string_view(name, t.len));
+    rec = &r;
+  }
+  drain(rec);
+  g_handled.store(true, std::memory_order_release);
+  chain(sig, si);  // blocked while this handler runs: delivered, with the default action, when it returns
+}
+
 void on_signal(int sig, siginfo_t* si, void* uc) {
   const int saved_errno = errno;
   if (g_handled.load(std::memory_order_acquire)) {
     chain(sig, si);
+    errno = saved_errno;
+    return;
+  }
+  if (is_stop_signal(sig)) {
+    on_stop_signal(sig, si);
     errno = saved_errno;
     return;
   }
@@ -380,6 +474,80 @@ void on_quick_exit() {
 
 }  // namespace
 
+bool crash_record_fields(const site_info& site, std::span<const arg_value> args, std::vector<field>& fields,
+                         fmt::memory_buffer& text) {
+  if (&site != &crash_site || args.size() != 1 || args[0].kind != arg_kind::custom ||
+      args[0].s.size() != sizeof(crash_ref))
+    return false;
+  crash_ref ref;
+  std::memcpy(&ref, args[0].s.data(), sizeof ref);
+  const crash_info& c = *ref.info;
+  const std::vector<threads::frame> frames = crash_frames(c);
+  // [{"addr":"0x…","func":"…","file":"…","line":23,"inlined":true,"module":"…","offset":"0x…"}, …]
+  std::size_t bound = 8;
+  for (const threads::frame& f : frames)
+    bound += 160 + escaped_bound(f.function.size() + f.file.size() + f.module.size());
+  const std::string_view what(c.what), thread(c.thread_name);
+  text.clear();
+  text.append(what);
+  text.append(thread);
+  const std::size_t json_at = text.size();
+  text.resize(json_at + bound);
+  json_cursor j(text.data() + json_at);
+  j.ch('[');
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const threads::frame& f = frames[i];
+    if (i != 0) j.ch(',');
+    char hex[24];
+    j.lit("{\"addr\":");
+    j.quoted(std::string_view(hex, fmt::format_to_n(hex, sizeof hex, "{:#x}", f.address).size));
+    if (!f.function.empty()) {
+      j.lit(",\"func\":");
+      j.quoted(f.function);
+    }
+    if (!f.file.empty()) {
+      j.lit(",\"file\":");
+      j.quoted(f.file);
+      j.lit(",\"line\":");
+      j.integer(f.line);
+    }
+    if (f.inlined) j.lit(",\"inlined\":true");
+    if (!f.module.empty()) {
+      j.lit(",\"module\":");
+      j.quoted(f.module);
+    }
+    if (f.file.empty()) {  // from the function's start, or from the module's when no symbol covers it
+      j.lit(",\"offset\":");
+      j.quoted(std::string_view(hex, fmt::format_to_n(hex, sizeof hex, "{:#x}", f.offset).size));
+    }
+    j.ch('}');
+  }
+  j.ch(']');
+  text.resize(static_cast<std::size_t>(j.end() - text.data()));
+  const std::string_view all(text.data(), text.size());
+  fields.clear();
+  field_value v;
+  v.s = all.substr(0, what.size());
+  fields.push_back({"crash", v});
+  v.s = all.substr(what.size(), thread.size());
+  fields.push_back({"thread", v});
+  v.type = field_value::kind::json;
+  v.s = all.substr(json_at);
+  fields.push_back({"frames", v});
+  return true;
+}
+
+void stop_signals_to_install(const options& opt, sigset_t& set) noexcept {
+  sigemptyset(&set);
+  if (!opt.crash_handler) return;
+  for (int sig : opt.stop_signals) {
+    if (std::find(opt.crash_signals.begin(), opt.crash_signals.end(), sig) != opt.crash_signals.end()) continue;
+    struct sigaction cur {};
+    if (sigaction(sig, nullptr, &cur) != 0) continue;
+    if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL) sigaddset(&set, sig);
+  }
+}
+
 void crash_install(const options& opt) {
   g_timeout_ns.store(static_cast<std::int64_t>(opt.crash_drain_timeout.count()) * 1'000'000, std::memory_order_relaxed);
   if (!opt.crash_handler || g_installed.load(std::memory_order_relaxed)) return;
@@ -391,8 +559,15 @@ void crash_install(const options& opt) {
   (void)sigabbrev_np(SIGSEGV);
 
   g_nsaved = 0;
+  // Each signal once: a second entry would save gidlog's own handler as the one to chain to.
+  auto taken = [](int sig) {
+    for (int i = 0; i < g_nsaved; ++i)
+      if (g_saved[i].sig == sig) return true;
+    return false;
+  };
   for (int sig : opt.crash_signals) {
     if (g_nsaved == max_signals) break;
+    if (taken(sig)) continue;
     struct sigaction sa {};
     sa.sa_sigaction = on_signal;
     // SA_NODEFER: a second crash while draining re-enters the handler instead of killing the
@@ -402,6 +577,25 @@ void crash_install(const options& opt) {
     saved_action& s = g_saved[g_nsaved];
     if (sigaction(sig, &sa, &s.old) == 0) {
       s.sig = sig;
+      s.stop = false;
+      ++g_nsaved;
+    }
+  }
+  // The stop signals whose action is still the default; never one the application handles or
+  // ignores, nor one it listed in crash_signals (that one is a crash).
+  sigset_t stop_set;
+  stop_signals_to_install(opt, stop_set);
+  for (int sig : opt.stop_signals) {
+    if (g_nsaved == max_signals || sigismember(&stop_set, sig) != 1 || taken(sig)) continue;
+    struct sigaction sa {};
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    // While one drains, the others wait: a second Ctrl-C ends the process when the drain is over.
+    sa.sa_mask = stop_set;
+    saved_action& s = g_saved[g_nsaved];
+    if (sigaction(sig, &sa, &s.old) == 0) {
+      s.sig = sig;
+      s.stop = true;
       ++g_nsaved;
     }
   }

@@ -167,6 +167,12 @@ options validated(const options& in) {
       invalid(fmt::format("crash_signals[{}]", i), fmt::format("{} is not a signal that can be caught", sig));
   }
   if (opt.crash_signals.size() > 16) invalid("crash_signals", "at most 16 signals");
+  for (std::size_t i = 0; i < opt.stop_signals.size(); ++i) {
+    int sig = opt.stop_signals[i];
+    if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
+      invalid(fmt::format("stop_signals[{}]", i), fmt::format("{} is not a signal that can be caught", sig));
+  }
+  if (opt.stop_signals.size() > 16) invalid("stop_signals", "at most 16 signals");
   if (opt.dump_on_sigquit && opt.crash_handler &&
       std::find(opt.crash_signals.begin(), opt.crash_signals.end(), SIGQUIT) != opt.crash_signals.end())
     invalid("dump_on_sigquit", "SIGQUIT is also in crash_signals: choose one");
@@ -208,7 +214,18 @@ void start(const options& in) {
   s.stop_timeout = opt.stop_timeout;
   do ++g_last_gen;
   while (g_last_gen == 0 || g_last_gen == detached_gen);
-  backend_start(std::move(w), opt, g_last_gen);
+  // The backend thread starts with the stop signals blocked (it inherits this thread's mask), so
+  // a SIGTERM for the process is taken by a thread that can wait for the backend to drain.
+  {
+    struct mask_restore {
+      sigset_t old;
+      ~mask_restore() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+    } restore;
+    sigset_t stop_set;
+    stop_signals_to_install(opt, stop_set);
+    pthread_sigmask(SIG_BLOCK, &stop_set, &restore.old);
+    backend_start(std::move(w), opt, g_last_gen);
+  }
   s.phase.store(lifecycle_phase::running, std::memory_order_release);
   apply_global_levels(opt.level, opt.backtrace.capacity > 0 ? opt.backtrace.keep_from : level::off);
   static void* main_alt_stack = nullptr;  // start()'s thread, usually main, may never log

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -147,17 +148,19 @@ std::string demangle(const char* name) {
   return s;
 }
 
-std::vector<threads::frame> symbolize(const std::vector<std::uintptr_t>& frames) {
+namespace {
+
+// symbolize() with the cache's lock held.
+std::vector<threads::frame> symbolize_locked(symbol_cache& c, const std::vector<std::uintptr_t>& frames,
+                                             bool first_exact) {
   std::vector<threads::frame> out;
   out.reserve(frames.size());
-  symbol_cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
   if (c.frames.size() > 100'000) {
     c.frames.clear();
     c.modules.reset();
   }
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    const std::uintptr_t lookup = i == 0 ? frames[i] : frames[i] - 1;
+    const std::uintptr_t lookup = i == 0 && first_exact ? frames[i] : frames[i] - 1;
     auto it = c.frames.find(lookup);
     if (it == c.frames.end()) it = c.frames.emplace(lookup, c.modules.resolve(frames[i], lookup)).first;
     for (const threads::frame& f : it->second) {
@@ -166,6 +169,26 @@ std::vector<threads::frame> symbolize(const std::vector<std::uintptr_t>& frames)
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<threads::frame> symbolize(const std::vector<std::uintptr_t>& frames) {
+  symbol_cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return symbolize_locked(c, frames, true);
+}
+
+std::vector<threads::frame> symbolize_within(const std::vector<std::uintptr_t>& frames, bool first_exact,
+                                             std::chrono::milliseconds wait) {
+  symbol_cache& c = cache();
+  std::unique_lock<std::mutex> lock(c.mu, std::defer_lock);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (!lock.try_lock()) {
+    if (std::chrono::steady_clock::now() >= until) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return symbolize_locked(c, frames, first_exact);
 }
 
 }  // namespace detail

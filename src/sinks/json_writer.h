@@ -281,6 +281,7 @@ class json_cursor {
       case field_value::kind::unsigned_integer: return integer(v.u);
       case field_value::kind::floating: return floating(v.d);
       case field_value::kind::string: return quoted(v.s);
+      case field_value::kind::json: return raw(v.s);
     }
   }
 
@@ -292,6 +293,7 @@ class json_cursor {
 constexpr std::size_t escaped_bound(std::size_t n) noexcept { return 6 * n; }
 // A number (24 bytes at most: "-1.2345678901234567e-308"), a literal or a quoted string.
 inline std::size_t value_bound(const field_value& v) noexcept {
+  if (v.type == field_value::kind::json) return v.s.size();
   return v.type == field_value::kind::string ? escaped_bound(v.s.size()) + 2 : 32;
 }
 

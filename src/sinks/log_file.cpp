@@ -25,6 +25,25 @@ constexpr std::size_t max_rotated_files = 100000;
   throw std::system_error(err, std::generic_category(), what);
 }
 
+// Opens `path` for appending; when its directory is missing (never made, or removed with the
+// file since), makes it and its missing parents (0755, as mkdir -p) and tries again. Returns the
+// fd, or -1 with errno set; `failed_dir` names a directory that could not be made.
+int open_making_dirs(const std::string& path, int flags, std::string& failed_dir) {
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    if (path[slash - 1] == '/') continue;  // "a//b"
+    const std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      const int err = errno;
+      failed_dir = dir;
+      errno = err;
+      return -1;
+    }
+  }
+  return ::open(path.c_str(), flags, 0644);
+}
+
 }  // namespace
 
 log_file::log_file(std::string path, file_sink_options opts, std::optional<rotation> rot, const char* sink_name,
@@ -64,7 +83,9 @@ void log_file::open() {
   }
   // Truncates only the first time: a later start() with this sink appends, as a reopen does.
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (opts_.truncate && !opened_ ? O_TRUNC : 0);
-  const int fd = ::open(path_.c_str(), flags, 0644);
+  std::string failed_dir;
+  const int fd = open_making_dirs(path_, flags, failed_dir);
+  if (fd < 0 && !failed_dir.empty()) bad("cannot create directory \"" + failed_dir + "\": " + std::strerror(errno));
   if (fd < 0) bad("cannot open \"" + path_ + "\": " + std::strerror(errno));
   fd_ = fd;
   opened_ = true;
@@ -143,7 +164,9 @@ void log_file::drain(std::size_t tail) {
 }
 
 void log_file::open_again() {
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0644);
+  std::string failed_dir;
+  const int fd = open_making_dirs(path_, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, failed_dir);
+  if (fd < 0 && !failed_dir.empty()) throw_errno(errno, "open " + path_ + ": mkdir " + failed_dir);
   if (fd < 0) throw_errno(errno, "open " + path_);
   fd_ = fd;
   struct stat st;

@@ -45,7 +45,8 @@ std::string_view value_text(const field_value& v, fmt::memory_buffer& buf) {
     case field_value::kind::signed_integer: fmt::format_to(std::back_inserter(buf), "{}", v.i); break;
     case field_value::kind::unsigned_integer: fmt::format_to(std::back_inserter(buf), "{}", v.u); break;
     case field_value::kind::floating: fmt::format_to(std::back_inserter(buf), "{}", v.d); break;
-    case field_value::kind::string: return v.s;
+    case field_value::kind::string:
+    case field_value::kind::json: return v.s;
   }
   return {buf.data(), buf.size()};
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -239,8 +240,12 @@ TEST_CASE("invalid options throw from start naming the field, and nothing starts
   o.sinks = {gidlog::file_sink("")};
   CHECK(rejects(o, "sinks[0]"));
   o = {};
-  o.sinks = {gidlog::console_sink(), gidlog::file_sink("/nonexistent-dir/x/app.log")};
+  // A missing directory is made (even /nonexistent-dir as root); one under a regular file cannot be.
+  o.sinks = {gidlog::console_sink(), gidlog::file_sink("/dev/null/x/app.log")};
   CHECK(rejects(o, "sinks[1]"));
+  o = {};
+  o.stop_signals = {SIGKILL};
+  CHECK(rejects(o, "stop_signals[0]"));
   o = {};
   o.sinks = {nullptr};
   CHECK(rejects(o, "sinks[0]"));

@@ -40,7 +40,9 @@ using gidlog_test::run_child;
 
 // ---- functions that crash -----------------------------------------------------------------------
 // Exported (the executable is linked with ENABLE_EXPORTS), not static, not inlined: the crash
-// handler names frames with dladdr(), so these names must appear in the backtrace. Each kills the
+// handler names frames with libdw, or with dladdr() alone (a crash on the backend thread, or a
+// build without libdw), so these names must appear in the backtrace either way
+// (crash_symbols.cpp checks libdw's names for an executable that exports nothing). Each kills the
 // process through a volatile function pointer and then does something more, so the call is
 // neither a tail call (the frame would be gone) nor a noreturn call at the function's end (its
 // return address would fall on the next function's symbol).

@@ -1,14 +1,16 @@
 // A sink that fails for longer than options::sink_backlog_bytes allows: a file sink whose
-// directory is gone while 20000 records (~300 times the cap) are logged. The writer keeps only
-// the newest lines that fit in the cap and counts the rest; when the directory is back the file
-// gets, before the kept lines, one WARN line "gidlog: sink 0 lost M lines while failing", and the
-// error handler is told how many were lost and how large the backlog grew. The scenario runs in a
+// directory is gone (a file stands at its path, so the sink cannot make it again) while 20000
+// records (~300 times the cap) are logged. The writer keeps only the newest lines that fit in the
+// cap and counts the rest; when the directory is back the file gets, before the kept lines, one
+// WARN line "gidlog: sink 0 lost M lines while failing", and the error handler is told how many
+// were lost and how large the backlog grew. The scenario runs in a
 // child process (tests/support/catch_child.h); the parent reads the file.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <memory>
 #include <regex>
@@ -51,12 +53,14 @@ TEST_CASE("child: a file sink failing past sink_backlog_bytes", "[.]") {
   LOG_INFO("before");
   gidlog::flush();
   fs::remove_all(dir);
+  std::ofstream(dir) << "not a directory\n";  // so the sink cannot make the directory again
   LOG_INFO("pre");
   gidlog::flush();  // fails: "pre" stays in the sink's buffer, the sink fails from now on
   const auto dropped_before = gidlog::get_counters().sink_dropped;
   for (long i = 0; i < failing_records; ++i) LOG_INFO("failing {}", i);
   gidlog::flush();  // still failing
   f["dropped_while_failing"] = std::to_string(gidlog::get_counters().sink_dropped - dropped_before);
+  fs::remove(dir);
   fs::create_directory(dir);
   for (int i = 0; i < after_records; ++i) LOG_INFO("after {}", i);
   gidlog::flush();

@@ -96,6 +96,22 @@ TEST_CASE("follow --field finds exactly one request's records across 3 pool hops
   CHECK(depths == std::set<int>{1, 2, 3, 4});
 }
 
+// Catches: "0 records on the trail" and nothing else when the text log's pattern has no %C, so
+// that no line can carry the context --field looks for.
+TEST_CASE("follow --field on a text log whose pattern has no %C says it carries no context fields", "[trace]") {
+  const std::string no_context = text_pattern.substr(0, text_pattern.rfind("%C"));
+  const result text = trace("--pattern " + quoted(no_context) + " follow --field req=r-9 " + quoted(logs + "/app.log"),
+                            "field_no_context");
+  INFO(text.err);
+  CHECK(text.status == 1);
+  CHECK(text.out.empty());
+  CHECK(text.err.find("the text log carries no context fields") != std::string::npos);
+  CHECK(text.err.find("%C") != std::string::npos);
+  // With %C in the pattern the same search finds the request.
+  CHECK(trace("--pattern " + quoted(text_pattern) + " follow --field req=r-9 " + quoted(logs + "/app.log"),
+              "field_with_context").err.find("carries no context") == std::string::npos);
+}
+
 TEST_CASE("follow --gid follows the accept thread through the hop records, not the context", "[trace]") {
   const expected e = expected_for("r-2");
   const std::string gid = std::to_string(e.root_gid);

@@ -164,6 +164,17 @@ TEST_CASE("the default pattern lays out the Go service prefix", "[formatter]") {
   std::string line(out.data(), out.size());
   CHECK(line == "[0224/162532.320:INFO:gid-4711:main.cpp:50] GameRoom Startup->\n");
   CHECK(line.substr(res.msg_begin, res.msg_end - res.msg_begin) == "GameRoom Startup->");
+  // %C ends the default pattern: nothing without a context_scope (above), its pairs with one.
+  CHECK(opt.pattern.ends_with("%v%C"));
+  gidlog::context_scope scope{{"req", "r-42"}, {"user_id", 7}};
+  record rc{};
+  encode_args<&s>(rc);
+  rc.gid = 4711;
+  rc.context = gidlog::detail::tl_context;
+  out.clear();
+  lf.format(rc, ns, out);
+  CHECK(std::string(out.data(), out.size()) ==
+        "[0224/162532.320:INFO:gid-4711:main.cpp:50] GameRoom Startup-> req=r-42 user_id=7\n");
 }
 
 TEST_CASE("pattern flags: ISO 8601, micro and nanoseconds, names, function, path", "[formatter]") {

@@ -28,6 +28,21 @@ int run_follow(const inputs& in, const follow_query& q, const record_filter& f, 
                static_cast<unsigned long long>(shown), static_cast<unsigned long long>(trail.jobs_followed()),
                trail.jobs_followed() == 1 ? "" : "s",
                static_cast<unsigned long long>(st.lines), static_cast<unsigned long long>(st.bad));
+  // --field on text lines without context pairs can only find records with that named field (a
+  // JSON line's): say why the trail is empty and what gets the context into the text log.
+  if (shown == 0 && !q.key.empty() && st.text_records > 0 && st.text_with_context == 0) {
+    if (!sc.text_has_context())
+      std::fprintf(stderr,
+                   "gidlog-trace: the text log carries no context fields: its pattern (--pattern \"%s\") has no %%C, "
+                   "which writes them after the message (\" req=r-42\"). Log with %%C at the end of "
+                   "options::pattern (the default pattern has it) or to a json_sink, or follow a thread with --gid\n",
+                   in.reader.pattern.c_str());
+    else
+      std::fprintf(stderr,
+                   "gidlog-trace: no text line carries context fields (\" key=value\" pairs after the message): was "
+                   "the log written with %%C in options::pattern (the default pattern has it; a custom one needs "
+                   "it) and under a gidlog::context_scope? Or follow a thread with --gid\n");
+  }
   return exit_status(st, shown > 0);
 }
 

@@ -155,12 +155,17 @@ void scanner::read_one(const std::string& name, int fd, const std::function<void
         bad_line(line_no, "empty line", {});
         continue;
       }
-      const bool ok = l[first] == '{' ? json_.parse(l, rec_, why) : text_.parse(l, rec_, why);
+      const bool is_text = l[first] != '{';
+      const bool ok = is_text ? text_.parse(l, rec_, why) : json_.parse(l, rec_, why);
       if (!ok) {
         bad_line(line_no, why, l);
         continue;
       }
       ++stats_.records;
+      if (is_text) {
+        ++stats_.text_records;
+        if (!rec_.ctx.empty()) ++stats_.text_with_context;
+      }
       on_record(rec_);
     }
     if (eof) break;

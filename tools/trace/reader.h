@@ -17,7 +17,7 @@
 namespace gidlog_trace {
 
 struct reader_options {
-  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v";
+  std::string pattern = "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v%C";  // options::pattern's default
   std::size_t max_line = std::size_t{1} << 20;  // longer lines are reported and skipped
   bool rotated = true;                           // app.log also reads app.N.log .. app.1.log first
   int year = 0;                                  // for patterns without %Y; 0: this year
@@ -32,6 +32,8 @@ std::vector<std::string> expand_rotated(const std::string& path);
 struct scan_stats {
   std::uint64_t lines = 0;    // lines read, good and bad
   std::uint64_t records = 0;  // lines parsed into records
+  std::uint64_t text_records = 0;          // ... of them text lines (the others JSON)
+  std::uint64_t text_with_context = 0;     // ... text lines with context pairs (%C)
   std::uint64_t bad = 0;      // lines reported and skipped
   bool open_failed = false;   // a file could not be opened or read
 };
@@ -44,6 +46,9 @@ class scanner {
   // Reads every path ("-" is stdin; no path: stdin) and calls on_record for each good record, in
   // file order. Returns what was read; bad lines were reported as they came.
   scan_stats run(const std::vector<std::string>& paths, const std::function<void(const record&)>& on_record);
+
+  // Whether the text pattern has %C (context pairs after the message).
+  bool text_has_context() const noexcept { return text_.has_context(); }
 
   // The names of the files read, by record::source.
   const std::vector<std::string>& sources() const noexcept { return names_; }
