@@ -8,6 +8,8 @@
 //     options start() rejects.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -453,6 +455,7 @@ TEST_CASE("json_sink with a rotation: every line parses, every record once, in o
 // error that does not say which sink and which field.
 TEST_CASE("start() rejects an invalid rotation, naming the sink and the field", "[rotation]") {
   temp_dir d("rot_invalid");
+  { std::ofstream(d / "plain_file") << "x"; }  // a parent that is a file: no directory can be made under it
   struct bad {
     gidlog::sink_ptr sink;
     const char* says;
@@ -464,7 +467,7 @@ TEST_CASE("start() rejects an invalid rotation, naming the sink and the field", 
       {gidlog::rotating_file_sink(d / "a.log", {.daily_at = std::chrono::hours{24}}), "rotation.daily_at"},
       {gidlog::rotating_file_sink(d / "a.log", {.daily_at = std::chrono::minutes{-1}}), "rotation.daily_at"},
       {gidlog::rotating_file_sink("", {.max_bytes = 1}), "the path is empty"},
-      {gidlog::rotating_file_sink(d / "no/such/dir/a.log", {.max_bytes = 1}), "cannot open"},
+      {gidlog::rotating_file_sink(d / "plain_file/dir/a.log", {.max_bytes = 1}), "cannot open"},
       {gidlog::json_sink(d / "a.jsonl", {.rotation = gidlog::rotation{.max_bytes = 1, .max_files = 0}}),
        "json_sink: json_sink_options::rotation.max_files"},
       {gidlog::json_sink(d / "a.jsonl", {.file = {.buffer_bytes = 0}}), "json_sink: buffer_bytes"},

@@ -33,6 +33,7 @@ std::string typed(const gidlog::field_value& v) {
       return buf;
     }
     case k::string: return "s:" + std::string(v.s);
+    case k::json: return "j:" + std::string(v.s);  // only the crash record's frames
   }
   return "?";
 }
