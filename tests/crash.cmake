@@ -17,13 +17,10 @@ foreach(t it_crash it_lifecycle)
   endif()
 endforeach()
 # it_crash_symbols checks the opposite: an executable that exports nothing still gets function,
-# file:line and inlined frames (libdw reads them from its debug information, which it needs in
-# every build type).
+# file:line and inlined frames (libdw reads them from its debug information: tests/CMakeLists.txt
+# gives it full -g in every build type, as the introspect tests).
 if(TARGET it_crash_symbols)
   if(NOT GIDLOG_LIBDW)
     target_compile_definitions(it_crash_symbols PRIVATE GIDLOG_TEST_NO_LIBDW=1)
-  endif()
-  if(NOT CMAKE_BUILD_TYPE MATCHES "^(Debug|RelWithDebInfo)$")
-    target_compile_options(it_crash_symbols PRIVATE -g)
   endif()
 endif()
