@@ -239,7 +239,7 @@ std::size_t take_pass(backend_state& b, std::size_t per_producer, std::uint64_t&
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
     const std::size_t n = take_from(b, *p, per_producer, watermark, any_in_flight);
-    if (n != 0) p->idle_since_ns = 0;  // its ring is in use: not idle (see retire_idle_rings)
+    if (n != 0 && p->idle_since_ns != 0) p->idle_since_ns = 0;  // in use: not idle (retire_idle_rings)
     if (n == per_producer) watermark = std::min(watermark, b.pending.back().ts);
     got += n;
   }
@@ -350,16 +350,28 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
   std::size_t n = 0;
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
+    // Only the ring's own lines are read here (the slot the backend reads next anyway): the
+    // producer's line, which every LOG_* call writes, is left alone until a ring falls due.
     record_ring* ring = p->drain.load(std::memory_order_relaxed);
-    const std::uint64_t w = p->write.load(std::memory_order_acquire);
     if (ring->capacity <= initial_ring_records || ring->retired.load(std::memory_order_relaxed) ||
-        ring->next.load(std::memory_order_acquire) != nullptr || w != ring->read.load(std::memory_order_relaxed)) {
+        ring->next.load(std::memory_order_acquire) != nullptr) {
       p->idle_since_ns = 0;
+      continue;
+    }
+    const std::uint64_t r = ring->read.load(std::memory_order_relaxed);
+    const std::uint64_t mask = ring->capacity - 1;
+    if ((slot_word(ring->slots[r & mask]).load(std::memory_order_acquire) & 1) == lap_tag(r, mask)) {
+      p->idle_since_ns = 0;  // a record published or being written: not idle
       continue;
     }
     if (p->idle_since_ns == 0) p->idle_since_ns = now;
     if (now - p->idle_since_ns < retire_after_ns || n == std::size(marked)) {
       next_due = std::min(next_due, p->idle_since_ns + retire_after_ns);
+      continue;
+    }
+    const std::uint64_t w = p->write.load(std::memory_order_acquire);
+    if (w != r) {
+      p->idle_since_ns = 0;
       continue;
     }
     ring->retired.store(true, std::memory_order_relaxed);
