@@ -30,7 +30,7 @@ volatile int g_after = 0;
 constexpr unsigned null_write_line = __LINE__ + 4;  // the faulting statement
 // Static: not in the dynamic symbol table whatever the link options.
 // The null write is the point: UBSan must not turn it into its own report.
-__attribute__((no_sanitize("undefined"))) [[gnu::noinline]] void null_write() {
+[[gnu::noinline]] __attribute__((no_sanitize("undefined"))) void null_write() {
   *g_null = 1;
   g_after = g_after + 1;  // not a tail position: the frame stays
 }
