@@ -67,6 +67,7 @@ struct counters {
   std::uint64_t ring_bytes;     // ring memory in use now, all threads (a ring's pages are given
                                 // back once the backend has left it, or it was idle for 1 s)
   std::uint64_t rings_retired;  // rings larger than a page given back after 1 s without records
+  std::uint64_t rings_enlarged; // larger rings the backend made for threads that log steadily
 };
 counters get_counters() noexcept;
 

@@ -96,6 +96,12 @@ struct options {
   // core while records come). At most 100 ms.
   std::chrono::microseconds backend_sleep{200};
 
+  // While records come slowly (each poll finds every ring less than a quarter full) the backend
+  // doubles its sleep, up to this; it goes back to backend_sleep as soon as a poll finds a ring
+  // half full. Fewer wake-ups leave the cores to the service. A record at flush_on or above wakes
+  // a backend in such a longer sleep at once. Below backend_sleep it is backend_sleep. At most 100 ms.
+  std::chrono::microseconds backend_sleep_max{4'000};
+
   // After this long without a record the backend stops polling and sleeps until the next record
   // (or flush(), stop(), a crash, reopen()) wakes it: an idle logger costs no CPU and no wake-ups.
   // The first record after that pays a futex wake (a system call, about a microsecond) on its

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <chrono>
 #include <memory>
@@ -56,11 +57,20 @@ constinit site_info drop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "backe
 
 struct backend_state {
   backend_state(std::unique_ptr<writer> w, const options& opt, std::uint32_t generation, std::uint64_t drops_before)
-      : wr(std::move(w)), sleep(opt.backend_sleep), idle_after(opt.backend_idle), gen(generation),
+      : wr(std::move(w)), sleep(opt.backend_sleep), idle_after(opt.backend_idle),
+        poll_ns(opt.backend_sleep.count() * 1000),
+        poll_max_ns(std::max(opt.backend_sleep, opt.backend_sleep_max).count() * 1000),
+        poll_wake(opt.flush_on == gidlog::level::off ? 0 : wake_any - static_cast<std::uint32_t>(opt.flush_on)),
+        gen(generation),
         max_pending(std::max<std::size_t>(2 * opt.queue_capacity, 1 << 16)), reported_drops(drops_before) {}
   std::unique_ptr<writer> wr;
   std::chrono::microseconds sleep;
   std::chrono::microseconds idle_after;  // without records this long: sleep until woken
+  // The poll interval while records come: between sleep and poll_max_ns (see "Sleeping").
+  std::int64_t poll_ns;
+  std::int64_t poll_max_ns;
+  std::uint32_t poll_wake;  // g_backend_sleeping during a longer poll: flush_on levels wake it
+  std::uint32_t poll_fill = 0;  // the fullest ring since the last sleep, in 256ths of its capacity
   std::uint32_t gen;                // the backend reads the rings of producers attached to it
   std::size_t max_pending;          // see run(): past it, records are written before the watermark
   tsc_clock clock;
@@ -189,6 +199,7 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
     p.drain.store(ring, std::memory_order_release);  // the owner frees the retired one
   }
   std::uint64_t r = ring->read.load(std::memory_order_relaxed);
+  const std::uint64_t capacity = ring->capacity;
   const std::size_t at = b.pending.size();
   b.pending.resize(at + limit);
   record* out = b.pending.data() + at;
@@ -224,7 +235,30 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
   }
   ring->read.store(r, std::memory_order_release);  // the producer may reuse the slots taken
   b.pending.resize(at + n);
+  // How full the ring was (a take cut short by `limit` counts as full): the poll interval's gauge.
+  const std::uint64_t fill = n == limit ? 256 : n * 256 / capacity;
+  b.poll_fill = std::max(b.poll_fill, static_cast<std::uint32_t>(std::min<std::uint64_t>(fill, 256)));
   return n;
+}
+
+// A thread that laps its ring many times a second writes, at every call, slots the backend has
+// just read: each store waits for the line to come back from the backend's core. Such a thread
+// gets a ring holding a quarter of a second of its records (up to queue_capacity), so the lines
+// it writes were last read long ago and are out of the backend's caches. The backend makes the
+// ring (offer_ring): the thread's calls never wait for mmap or page faults.
+constexpr std::int64_t rate_window_ns = 100'000'000;
+
+void consider_larger_ring(producer& p, std::size_t n, std::int64_t now) noexcept {
+  p.rate_taken += n;
+  if (p.rate_since_ns == 0) p.rate_since_ns = now;
+  const std::int64_t span = now - p.rate_since_ns;
+  if (span < rate_window_ns) return;
+  const double per_second = static_cast<double>(p.rate_taken) * 1e9 / static_cast<double>(span);
+  p.rate_taken = 0;
+  p.rate_since_ns = now;
+  const auto quarter = static_cast<std::uint64_t>(per_second / 4);
+  const std::uint64_t want = std::min(std::bit_ceil(std::max<std::uint64_t>(quarter, 1)), shared().capacity);
+  if (want >= 4 * p.drain.load(std::memory_order_relaxed)->capacity) offer_ring(p, want);
 }
 
 // One pass over the producers of this generation: takes up to `per_producer` records from each
@@ -236,9 +270,14 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
 // one of another. Returns the number of records taken.
 std::size_t take_pass(backend_state& b, std::size_t per_producer, std::uint64_t& watermark, bool& any_in_flight) {
   std::size_t got = 0;
+  std::int64_t now = 0;
   for (producer* p = shared().producers.load(std::memory_order_acquire); p != nullptr; p = p->next) {
     if (p->published_gen.load(std::memory_order_acquire) != b.gen) continue;
     const std::size_t n = take_from(b, *p, per_producer, watermark, any_in_flight);
+    if (n != 0) {
+      if (now == 0) now = monotonic_ns();
+      consider_larger_ring(*p, n, now);
+    }
     if (n != 0 && p->idle_since_ns != 0) p->idle_since_ns = 0;  // in use: not idle (retire_idle_rings)
     if (n == per_producer) watermark = std::min(watermark, b.pending.back().ts);
     got += n;
@@ -274,17 +313,19 @@ void compact(backend_state& b) {
 
 // ---- Sleeping -------------------------------------------------------------------------------
 //
-// While records come, the backend polls the rings every options::backend_sleep. After
-// options::backend_idle without one it sleeps on the futex g_backend_sleeping until something
-// needs it, so an idle logger costs no CPU and no wake-ups:
+// While records come, the backend polls the rings every options::backend_sleep, or up to
+// options::backend_sleep_max while they come slowly (poll_sleep). After options::backend_idle
+// without one it sleeps on the futex g_backend_sleeping until something needs it, so an idle
+// logger costs no CPU and no wake-ups:
 //
-//   backend: g_backend_sleeping = 1; membarrier(); look at every ring; futex_wait(1)
-//   caller:  publish the slot (release store); load g_backend_sleeping; if 1: exchange(0), futex_wake
+//   backend: g_backend_sleeping = 7; membarrier(); look at every ring; futex_wait(7)
+//   caller:  publish the slot (release store); load g_backend_sleeping; if above 6 - level:
+//            exchange(0), futex_wake
 //
 // The caller pays one load of a line only the backend writes, and the system call only when the
 // backend sleeps. No record is missed: membarrier(2) runs a full barrier on every CPU running a
 // thread of the process, so a caller either published before it (the backend's look sees the
-// record) or loads the flag after it (and sees 1). A record stamped but not yet published keeps
+// record) or loads the flag after it (and sees 7). A record stamped but not yet published keeps
 // the backend awake: its caller loads the flag after publishing. stop(), a crash, reopen() and a
 // drop wake it the same way. Without membarrier (old kernels, qemu-user) the backend never
 // sleeps longer than fallback_sleep_ns, and still wakes at once when a caller sees the flag.
@@ -328,11 +369,34 @@ bool wanted(const backend_state& b) noexcept {
 
 // Sleeps until a caller (or stop(), a crash, reopen()) wakes it, or for `timeout_ns` (< 0: no limit).
 void sleep_until_woken(backend_state& b, std::int64_t timeout_ns) noexcept {
-  g_backend_sleeping.store(1, std::memory_order_seq_cst);
+  g_backend_sleeping.store(wake_any, std::memory_order_seq_cst);
   const bool barrier = process_barrier();
   if (!barrier && (timeout_ns < 0 || timeout_ns > fallback_sleep_ns)) timeout_ns = fallback_sleep_ns;
-  if (!wanted(b) && !rings_hold_records(b)) futex_wait(g_backend_sleeping, 1, timeout_ns);
+  if (!wanted(b) && !rings_hold_records(b)) futex_wait(g_backend_sleeping, wake_any, timeout_ns);
   g_backend_sleeping.store(0, std::memory_order_relaxed);
+}
+
+// Sleeps one poll interval while records come. The interval doubles, up to poll_max_ns, while
+// every poll finds each ring less than a quarter full, and falls back to options::backend_sleep
+// when one is half full. In a longer sleep, records at flush_on and above wake the backend (and a
+// ring that had to grow, or is full): no membarrier is needed, since the timeout bounds the wait.
+void poll_sleep(backend_state& b) noexcept {
+  const std::int64_t base = b.sleep.count() * 1000;
+  if (b.poll_fill >= 128) b.poll_ns = base;
+  else if (b.poll_fill < 64) b.poll_ns = std::min(b.poll_ns * 2, b.poll_max_ns);
+  b.poll_fill = 0;
+  if (b.poll_ns <= base) {
+    if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) g_backend_sleeping.store(0, std::memory_order_relaxed);
+    std::this_thread::sleep_for(b.sleep);
+    return;
+  }
+  if (g_backend_sleeping.load(std::memory_order_relaxed) != b.poll_wake)
+    g_backend_sleeping.store(b.poll_wake, std::memory_order_relaxed);
+  if (b.poll_wake == 0) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(b.poll_ns));
+    return;
+  }
+  futex_wait(g_backend_sleeping, b.poll_wake, b.poll_ns);
 }
 
 // Gives back the memory of each ring larger than the first that has been empty for
@@ -353,7 +417,8 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
     // Only the ring's own lines are read here (the slot the backend reads next anyway): the
     // producer's line, which every LOG_* call writes, is left alone until a ring falls due.
     record_ring* ring = p->drain.load(std::memory_order_relaxed);
-    if (ring->capacity <= initial_ring_records || ring->retired.load(std::memory_order_relaxed) ||
+    const bool small = ring->capacity <= initial_ring_records;
+    if ((small && p->spare.load(std::memory_order_relaxed) == nullptr) || ring->retired.load(std::memory_order_relaxed) ||
         ring->next.load(std::memory_order_acquire) != nullptr) {
       p->idle_since_ns = 0;
       continue;
@@ -371,6 +436,11 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
     }
     const std::uint64_t w = p->write.load(std::memory_order_acquire);
     if (w != r) {
+      p->idle_since_ns = 0;
+      continue;
+    }
+    drop_spare(*p);  // made for a rate it no longer logs at
+    if (small) {
       p->idle_since_ns = 0;
       continue;
     }
@@ -494,8 +564,9 @@ void run(backend_state& b) {
       sleep_until_woken(b, until == INT64_MAX ? -1 : std::max<std::int64_t>(until - mono, 0));
       b.clock.recalibrate();  // the wall clock may have been stepped or slewed meanwhile
       b.last_record_ns = monotonic_ns();  // poll a while after waking, whatever woke it
+      b.poll_ns = b.sleep.count() * 1000;  // at the shortest interval: a burst may follow
     } else if (b.sleep.count() > 0) {
-      std::this_thread::sleep_for(b.sleep);
+      poll_sleep(b);
     } else {
       std::this_thread::yield();
     }

@@ -148,6 +148,8 @@ options validated(const options& in) {
     invalid("grow_max_bytes", fmt::format("must be at least queue_capacity x {} bytes", sizeof(record)));
   if (opt.backend_sleep.count() < 0 || opt.backend_sleep > std::chrono::milliseconds(100))
     invalid("backend_sleep", "must be between 0 and 100 ms");
+  if (opt.backend_sleep_max.count() < 0 || opt.backend_sleep_max > std::chrono::milliseconds(100))
+    invalid("backend_sleep_max", "must be between 0 and 100 ms");
   if (opt.backend_idle.count() < 0 || opt.backend_idle > std::chrono::seconds(10))
     invalid("backend_idle", "must be between 0 and 10 s");
   if (opt.pattern.empty()) invalid("pattern", "must not be empty");
@@ -295,7 +297,8 @@ counters get_counters() noexcept {
                   s.sink_errors.load(std::memory_order_relaxed), s.format_errors.load(std::memory_order_relaxed),
                   s.nomem.load(std::memory_order_relaxed), s.unwritten.load(std::memory_order_relaxed),
                   s.sink_dropped.load(std::memory_order_relaxed), s.reentrant.load(std::memory_order_relaxed),
-                  s.ring_bytes.load(std::memory_order_relaxed), s.rings_retired.load(std::memory_order_relaxed)};
+                  s.ring_bytes.load(std::memory_order_relaxed), s.rings_retired.load(std::memory_order_relaxed),
+                  s.rings_enlarged.load(std::memory_order_relaxed)};
 }
 
 }  // namespace v0

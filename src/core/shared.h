@@ -58,6 +58,7 @@ struct shared_state {
   std::atomic<std::uint64_t> reentrant{0};
   std::atomic<std::uint64_t> ring_bytes{0};     // slots' memory not yet given back
   std::atomic<std::uint64_t> rings_retired{0};
+  std::atomic<std::uint64_t> rings_enlarged{0};  // offer_ring's rings a thread moved to
 
   // Set by gidlog::reopen() (async-signal-safe); the backend asks every sink to reopen.
   std::atomic<bool> reopen_requested{false};
@@ -81,6 +82,13 @@ bool process_barrier() noexcept;
 
 // Serialises freeing a ring with queued_records() walking the rings (never taken on the hot path).
 std::mutex& rings_mutex() noexcept;
+
+// A larger ring for a thread that laps its own many times a second, made by the backend (mmap
+// and page population stay off the thread's LOG_* calls) and taken by the thread at its next slow
+// path (producer.cpp). offer_ring does nothing when one is already offered or memory runs out;
+// drop_spare frees an offered ring not yet taken.
+void offer_ring(producer& p, std::uint64_t capacity) noexcept;
+void drop_spare(producer& p) noexcept;
 
 // Sum of every producer's drop counter.
 std::uint64_t total_dropped() noexcept;

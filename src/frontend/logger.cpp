@@ -79,7 +79,7 @@ constinit detail::site_info dump_site{level::info, 0, "gidlog", "gidlog", "dump_
 }  // namespace
 
 void dump_backtrace() noexcept {
-  detail::log_call<&dump_site, detail::meta_dump>(detail::write_action, detail::call_extras{}, "");
+  detail::log_call<&dump_site, detail::meta_dump, level::off>(detail::write_action, detail::call_extras{}, "");
   flush();
 }
 

@@ -61,16 +61,25 @@ void wake_backend() noexcept {
 
 namespace {
 
+// Writes a byte of every page: a page fault on the first lap would cost a LOG_* call
+// microseconds, once every 64 records. MAP_POPULATE is not enough: on some kernels and guests
+// (the Firecracker guests we measure on) the first write to each populated page still faults,
+// about 6 us each (seen as the peer harness's p99.9 of single calls).
+void touch_pages(unsigned char* mem, std::size_t bytes) noexcept {
+  for (std::size_t at = 0; at < bytes; at += 4096) *reinterpret_cast<volatile unsigned char*>(mem + at) = 0;
+}
+
 // A ring's slots come from mmap: page aligned (the slots are cache-line aligned), zeroed (every
-// slot starts empty: state word 0) and populated at once: a page fault on the first lap would
-// cost a LOG_* call microseconds, once every 64 records. Slots of 2 MiB or more are aligned to
-// 2 MiB and asked for transparent huge pages: one TLB entry covers 32 Ki records.
+// slot starts empty: state word 0) and written once per page (touch_pages). Slots of 2 MiB or
+// more are aligned to 2 MiB and asked for transparent huge pages: one TLB entry covers 32 Ki records.
 record* map_slots(std::size_t bytes) noexcept {
   constexpr std::size_t huge = std::size_t{2} << 20;
   constexpr int flags = MAP_PRIVATE | MAP_ANONYMOUS;
   if (bytes < huge || bytes % huge != 0) {
-    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags | MAP_POPULATE, -1, 0);
-    return mem == MAP_FAILED ? nullptr : static_cast<record*>(mem);
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (mem == MAP_FAILED) return nullptr;
+    touch_pages(static_cast<unsigned char*>(mem), bytes);
+    return static_cast<record*>(mem);
   }
   void* raw = mmap(nullptr, bytes + huge, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
@@ -81,7 +90,7 @@ record* map_slots(std::size_t bytes) noexcept {
     munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
   auto* mem = reinterpret_cast<unsigned char*>(aligned);
   (void)madvise(mem, bytes, MADV_HUGEPAGE);  // a hint: 4 KiB pages if THP is off
-  for (std::size_t at = 0; at < bytes; at += 4096) *reinterpret_cast<volatile unsigned char*>(mem + at) = 0;
+  touch_pages(mem, bytes);
   return reinterpret_cast<record*>(mem);
 }
 
@@ -188,6 +197,21 @@ bool leave_retired_ring(producer& p) noexcept {
   return true;
 }
 
+// Takes the ring the backend offered, if any: the thread moves to it, as when it grows. False
+// when there is none (or one made for an older capacity, which is freed).
+bool take_spare(producer& p) noexcept {
+  if (p.spare.load(std::memory_order_relaxed) == nullptr) return false;
+  record_ring* r = p.spare.exchange(nullptr, std::memory_order_acquire);
+  if (r == nullptr) return false;
+  if (r->capacity > shared().capacity || r->capacity <= p.ring->capacity) {
+    free_ring(r);
+    return false;
+  }
+  switch_ring(p, r, 0);  // the caller sets the limit (room_limit)
+  shared().rings_enlarged.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 // Records this thread still has in the rings it left, not yet taken by the backend.
 std::uint64_t unread_in_left_rings(const producer& p) noexcept {
   std::uint64_t n = 0;
@@ -246,6 +270,7 @@ producer* attach(producer* p, std::uint32_t gen) noexcept {
         x = next;
       }
     }
+    if (record_ring* sp = p->spare.exchange(nullptr, std::memory_order_acquire)) free_ring(sp);  // for the old capacity
     use_ring(*p, r);
     p->oldest = r;
     p->drain.store(r, std::memory_order_relaxed);
@@ -295,6 +320,19 @@ void backoff(unsigned& round) noexcept {
 
 }  // namespace
 
+void offer_ring(producer& p, std::uint64_t capacity) noexcept {
+  if (p.spare.load(std::memory_order_relaxed) != nullptr) return;
+  record_ring* r = new_ring(capacity);
+  if (r == nullptr) return;
+  record_ring* none = nullptr;
+  if (!p.spare.compare_exchange_strong(none, r, std::memory_order_release, std::memory_order_relaxed)) free_ring(r);
+}
+
+void drop_spare(producer& p) noexcept {
+  if (p.spare.load(std::memory_order_relaxed) == nullptr) return;
+  if (record_ring* r = p.spare.exchange(nullptr, std::memory_order_acquire)) free_ring(r);
+}
+
 record* claim_slow(bool must_keep, bool& sync) noexcept {
   sync = false;
   producer* p = tl_producer;
@@ -318,12 +356,15 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     }
     set_busy(*p, true);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+    std::uint64_t w = p->write.load(std::memory_order_relaxed);
     if (w >= p->limit.load(std::memory_order_relaxed)) {
       free_left_rings(*p);
-      // The backend gave this idle ring's memory back (and lowered the limit so no call touches
-      // it): go on in a new small one. Still busy, so a signal handler's LOG_* does not too.
-      if (p->ring->retired.load(std::memory_order_acquire) && !leave_retired_ring(*p)) {
+      // A steady writer moves to the larger ring the backend made for it. Otherwise, if the
+      // backend gave this idle ring's memory back (and lowered the limit so no call touches it):
+      // go on in a new small one. Still busy, so a signal handler's LOG_* does not too.
+      if (take_spare(*p)) {
+        w = p->write.load(std::memory_order_relaxed);
+      } else if (p->ring->retired.load(std::memory_order_acquire) && !leave_retired_ring(*p)) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
         set_busy(*p, false);
         tl_sync_call = true;  // out of memory: this record goes to the synchronous path
@@ -346,7 +387,11 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     const bool grew = ring_full && grow(*p);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     set_busy(*p, false);
-    if (grew) continue;
+    if (grew) {
+      // The backend polls too slowly for this thread: wake it if it is in a longer poll.
+      if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();
+      continue;
+    }
     if (s.policy == gidlog::queue_policy::drop && !must_keep) {
       p->dropped.store(p->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();  // it reports drops

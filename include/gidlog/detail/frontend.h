@@ -79,6 +79,9 @@ struct alignas(64) producer {
   producer* next = nullptr;                  // registry list, push-only
   void* alt_stack = nullptr;                 // the owning thread's alternate signal stack (mmap'ed)
   std::int64_t idle_since_ns = 0;            // backend only: when `drain` was last seen non-empty
+  std::atomic<record_ring*> spare{nullptr};  // a larger ring the backend made for this thread (offer_ring)
+  std::int64_t rate_since_ns = 0;            // backend only: records taken since then (a rate window)
+  std::uint64_t rate_taken = 0;
 };
 
 // The three variables below are inline so the hot path reads them directly, and have default
@@ -95,10 +98,13 @@ GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_gen{0};
 // This thread's producer; initial-exec TLS so the hot path reads it with one %fs-relative load.
 GIDLOG_DETAIL_SHARED_STATE __attribute__((tls_model("initial-exec"))) inline thread_local producer* tl_producer =
     nullptr;
-// Non-zero while the backend sleeps until a record arrives (see backend.cpp, "Sleeping"). The
-// hot path reads it once per call, after publishing its record; only the backend writes it, at
-// most twice per idle period, so the line stays shared in every core's cache.
+// Non-zero while the backend sleeps (see backend.cpp, "Sleeping"): a record at level L wakes it
+// when the flag is above 6 - L. 0: polling, nobody wakes it; wake_any (7): asleep until a record
+// comes, every level wakes it; 7 - flush_on: in a longer poll while records come slowly, records
+// at flush_on and above wake it. The hot path reads it once per call, after publishing its record;
+// only the backend writes it, when it changes, so the line stays shared in every core's cache.
 alignas(64) GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_backend_sleeping{0};
+constexpr std::uint32_t wake_any = 7;
 
 // Levels below GIDLOG_ACTIVE_LEVEL are compiled out; LOG_FATAL never is.
 constexpr bool compiled_in(level l) noexcept {
@@ -179,7 +185,9 @@ inline record* claim_slot(bool must_keep, bool& sync) noexcept {
 }
 
 // Publishes `slot` (claimed by this thread, its fields but ts written) with timestamp `ts`: one
-// release store of its state word; the backend reads nothing else of a slot before it.
+// release store of its state word; the backend reads nothing else of a slot before it. `Lvl`:
+// the record's level, which decides whether it wakes a sleeping backend (off: whenever it sleeps).
+template <level Lvl = level::off>
 inline void commit(record& slot, std::uint64_t ts) noexcept {
   producer* p = tl_producer;
   // The lap tag is in the stamp this thread stored at the claim (the backend never writes a slot).
@@ -194,7 +202,8 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
   // announcing its sleep and its last look at the rings, so either that look sees this record or
   // this load sees the flag (backend.cpp, "Sleeping").
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) [[unlikely]] wake_backend();
+  if (g_backend_sleeping.load(std::memory_order_relaxed) > 6 - static_cast<std::uint32_t>(Lvl)) [[unlikely]]
+    wake_backend();
 }
 
 template <class T>
@@ -269,8 +278,8 @@ template <const site_info* Site, std::uint8_t Flags, class... A>
   encode_call<Site, Flags>(r, action, x, text, args...);
 }
 
-// One LOG_* call that passed its level gate with `action` (write_action or keep_action).
-template <const site_info* Site, std::uint8_t Flags, class... A>
+// One LOG_* call at level Lvl that passed its level gate with `action` (write_action or keep_action).
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
 void log_call(std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
   bool sync = false;
   record* slot = claim_slot(false, sync);
@@ -279,7 +288,7 @@ void log_call(std::uint8_t action, const call_extras& x, std::string_view f, con
     // loads over narrow stores, which wait for the slot's own stores (a cache miss) to retire.
     const std::uint64_t ts = arch::cycles();
     fill_record<Site, Flags>(*slot, action, x, f, args...);
-    commit(*slot, ts);
+    commit<Lvl>(*slot, ts);
   } else if (sync) {
     record r;
     r.ts = arch::cycles();
@@ -289,18 +298,18 @@ void log_call(std::uint8_t action, const call_extras& x, std::string_view f, con
 }
 
 // A format string checked at compile time (the usual case) ...
-template <const site_info* Site, std::uint8_t Flags, class... A>
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
 void log_site(std::uint8_t action, const call_extras& x, checked_format<std::type_identity_t<A>...> f,
               const A&... args) noexcept {
-  log_call<Site, Flags>(action, x, f.text, args...);
+  log_call<Site, Flags, Lvl>(action, x, f.text, args...);
 }
 
 // ... or one made at run time (runtime_format, fmt::runtime): checked by the backend, which
 // writes a line saying what is wrong with it instead of the message.
-template <const site_info* Site, std::uint8_t Flags, class... A>
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
 void log_site(std::uint8_t action, call_extras x, runtime_format_string f, const A&... args) noexcept {
   x.runtime_format = f.text;
-  log_call<Site, Flags | meta_runtime>(action, x, f.text, args...);
+  log_call<Site, Flags | meta_runtime, Lvl>(action, x, f.text, args...);
 }
 
 }  // namespace detail
@@ -323,7 +332,7 @@ void log_site(std::uint8_t action, call_extras x, runtime_format_string f, const
     static constexpr auto gidlog_text_ =                                                                \
         ::gidlog::detail::strip_names<GIDLOG_DETAIL_LITERAL_(__VA_ARGS__).size() + 1>(                  \
             GIDLOG_DETAIL_LITERAL_(__VA_ARGS__));                                                       \
-    ::gidlog::detail::log_site<&gidlog_site_, (flags)>(                                                 \
+    ::gidlog::detail::log_site<&gidlog_site_, (flags), (lvl)>(                                         \
         action, extras,                                                                                 \
         ::gidlog::detail::pick_format(gidlog_text_.view(), GIDLOG_DETAIL_FIRST_(__VA_ARGS__, ~))        \
             GIDLOG_DETAIL_REST_(__VA_ARGS__));                                                          \
