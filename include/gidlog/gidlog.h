@@ -63,7 +63,11 @@ struct counters {
   std::uint64_t unwritten;      // records stop() or a crash drain gave up on (a stalled sink)
   std::uint64_t sink_dropped;   // lines a failing sink lost past options::sink_backlog_bytes
   std::uint64_t reentrant;      // records logged from a signal handler that interrupted a LOG_*
-                                // call on the same thread: dropped, never mixed or deadlocked
+                                // call on the same thread and could not be kept: such records wait
+                                // in the thread's 8-record stash and are written when that call
+                                // ends; dropped are the 9th and later in one call, one whose
+                                // arguments need the heap, one during the thread's first call
+                                // (setting up its state) or after its exit gave that state back
   std::uint64_t ring_bytes;     // ring memory in use now, all threads (a ring's pages are given
                                 // back once the backend has left it, or it was idle for 1 s)
   std::uint64_t rings_retired;  // rings larger than a page given back after 1 s without records

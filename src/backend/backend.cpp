@@ -660,13 +660,20 @@ void write_now(record& r) noexcept {
 }  // namespace
 
 void write_sync(record& r) noexcept {
+  if (tl_stashing != 0) {
+    // A signal handler's LOG_* inside this thread's LOG_* call (claim_slow said so): the call it
+    // interrupted writes it when it ends. Not kept when it cannot be (see stash_record): counted.
+    if (!stash_record(r)) {
+      shared().reentrant.fetch_add(1, std::memory_order_relaxed);
+      free_payload(r);
+    }
+    --tl_stashing;
+    return;
+  }
   // claim_slow() set tl_sync_call when it sent this record here (a signal handler's LOG_* from
-  // then on is dropped, so this thread's allocation of the record and its lock are never
-  // re-entered); it ends with this call.
-  struct end_sync_call {
-    ~end_sync_call() { tl_sync_call = false; }
-  } end;
-  if (tl_in_sync_write || tl_attaching) {
+  // then on is stashed, so this thread's allocation of the record and its lock are never
+  // re-entered); it ends with this call, after which the stash is written.
+  if (tl_in_sync_write || tl_attaching) {  // not reached: such a call is stashed (kept as a guard)
     shared().reentrant.fetch_add(1, std::memory_order_relaxed);
     free_payload(r);
     return;
@@ -680,21 +687,35 @@ void write_sync(record& r) noexcept {
       nanosleep(&d, nullptr);
     }
   }
+  // Then the records signal handlers stashed during this call (and during these writes), right
+  // after it and under the same hold of the lock.
+  auto write_with_stashed = [&r] {
+    write_now(r);
+    for (record h; take_stashed(h);) {
+      write_now(h);
+      free_payload(h);
+    }
+  };
   tl_in_sync_write = true;
   if (s.phase.load(std::memory_order_acquire) == lifecycle_phase::abandoned) {
     // The last backend is stuck inside a sink, holding the lock: do not join it there.
     if (writer_mutex().try_lock()) {
-      write_now(r);
+      write_with_stashed();
       writer_mutex().unlock();
     } else {
       s.unwritten.fetch_add(1, std::memory_order_relaxed);
     }
   } else {
     std::lock_guard<std::mutex> lock(writer_mutex());
-    write_now(r);
+    write_with_stashed();
   }
   tl_in_sync_write = false;
   free_payload(r);
+  tl_sync_call = false;
+  // A handler that came after the last look above (the unlock, the free) stashed its record; one
+  // from here on writes its own. As in commit(): cleared first, then looked at.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (stash_pending()) write_stashed();
 }
 
 // ---- crash support ------------------------------------------------------------------------------

@@ -625,11 +625,33 @@ void crash_after_fork_child() noexcept {
   shared().crash.done.store(0, std::memory_order_relaxed);
 }
 
+namespace {
+
+// A LOG_FATAL from a signal handler inside this thread's LOG_* call went to the stash, and that
+// call never ends to write it: taken out, for the drain to write last. Records stashed before it
+// in the same call are lost with the call (counted in reentrant).
+bool take_stashed_fatal(record& out) noexcept {
+  producer* p = tl_producer;
+  if (p == nullptr) return false;
+  const std::uint8_t in = p->stash_in.load(std::memory_order_relaxed);
+  if (in == p->stash_out) return false;
+  const record& newest = p->stash[static_cast<std::uint8_t>(in - 1) % producer::stash_records];
+  if (newest.meta->site == nullptr || newest.meta->site->level != gidlog::level::fatal) return false;
+  out = newest;
+  shared().reentrant.fetch_add(static_cast<std::uint8_t>(in - 1 - p->stash_out), std::memory_order_relaxed);
+  p->stash_out = in;
+  return true;
+}
+
+}  // namespace
+
 [[noreturn]] void fatal_abort() noexcept {
-  // LOG_FATAL's record is queued (or was written synchronously): write everything, bounded,
-  // then abort. The SIGABRT that follows finds the crash handled and goes to the old handler.
+  // LOG_FATAL's record is queued (or was written synchronously, or stashed): write everything,
+  // bounded, then abort. The SIGABRT that follows finds the crash handled and goes to the old handler.
+  record stashed{};
+  const record* rec = take_stashed_fatal(stashed) ? &stashed : nullptr;
   if (!g_handled.load(std::memory_order_acquire) && claim()) {
-    drain(nullptr);
+    drain(rec);
     g_handled.store(true, std::memory_order_release);
   }
   std::abort();

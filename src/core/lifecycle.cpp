@@ -65,7 +65,11 @@ void producers_after_fork_child() noexcept {
     p->limit.store(0, std::memory_order_relaxed);
     set_busy(*p, false);
     p->dropped.store(0, std::memory_order_relaxed);
-    if (p != mine) p->in_use.store(false, std::memory_order_relaxed);
+    if (p != mine) {
+      // A record a handler stashed in a thread that does not exist here: the parent's to write.
+      p->stash_out = p->stash_in.load(std::memory_order_relaxed);
+      p->in_use.store(false, std::memory_order_relaxed);
+    }
   }
   shared().ring_records.store(0, std::memory_order_relaxed);
   shared().ring_bytes.store(0, std::memory_order_relaxed);  // grow's count starts over with the child's rings

@@ -103,12 +103,29 @@ struct flush_request {
 };
 
 // Per-thread states that decide whether a LOG_* may take the synchronous path: a signal handler
-// that interrupts this thread inside one of them must not allocate or lock, so its record is
-// dropped and counted (shared().reentrant) instead.
+// that interrupts this thread inside one of them (or while its producer is busy) must not
+// allocate, lock or touch the ring, so its record goes to the producer's stash instead
+// (stash_record), and the interrupted call writes it when it ends (write_stashed).
 inline thread_local bool tl_attaching = false;     // in claim_slow, attaching (allocates)
 inline thread_local bool tl_sync_call = false;     // between claim_slow's "synchronous" answer and write_sync
 inline thread_local bool tl_in_sync_write = false;  // in write_sync (holds the writer lock)
 inline thread_local bool tl_is_backend = false;     // the backend thread itself
+// Signal handlers' LOG_* calls between claim_slow's "stash" answer and write_sync (they nest: a
+// handler may interrupt another). Non-zero: the record being filled is for the stash.
+inline thread_local std::uint8_t tl_stashing = 0;
+
+// A handler's record, filled on its stack, into this thread's stash. False when it cannot be kept
+// (no producer yet, the stash full, or arguments that needed the heap): the caller counts it in
+// shared().reentrant. Async-signal-safe.
+bool stash_record(const record& r) noexcept;
+// The stash's oldest record, taken out of it (false: empty). The caller must own the thread's
+// calls (busy, tl_sync_call or tl_in_sync_write set): a handler then only appends.
+bool take_stashed(record& out) noexcept;
+// True when this thread's stash holds records.
+inline bool stash_pending() noexcept {
+  const producer* p = tl_producer;
+  return p != nullptr && p->stash_in.load(std::memory_order_relaxed) != p->stash_out;
+}
 
 // Gives this thread an alternate signal stack (so the crash handler runs even on a stack
 // overflow), unless it has one; `slot` keeps the memory for reuse (mmap'ed once, never freed).

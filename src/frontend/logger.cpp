@@ -56,11 +56,15 @@ void flush() noexcept {
   bool sync = false;
   record* slot = claim_slot(true, sync);
   if (slot == nullptr) {
-    if (sync) {
+    if (sync && tl_stashing != 0) {
+      --tl_stashing;  // a signal handler inside this thread's LOG_* call: nothing of ours to wait for
+    } else if (sync) {
+      flush_sync();  // under tl_sync_call: a handler meanwhile stashes its record (it holds the lock)
       tl_sync_call = false;
-      flush_sync();
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (stash_pending()) write_stashed();
     }
-    return;  // a signal handler inside this thread's LOG_* call: nothing of ours to wait for
+    return;
   }
   flush_request req;
   slot->meta = &flush_meta;

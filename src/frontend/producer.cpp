@@ -1,5 +1,5 @@
 // Caller side, slow paths: attaching a thread to the running logger (its ring), a full ring
-// (queue_policy), a re-entrant call from a signal handler.
+// (queue_policy), a re-entrant call from a signal handler (the stash).
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -236,26 +236,44 @@ std::uint64_t room_limit(const producer& p) noexcept {
   return limit;
 }
 
-// Attaches this thread to generation `gen`: its producer, and a ring the backend of `gen` reads.
-// Returns nullptr (write synchronously) when memory runs out.
-producer* attach(producer* p, std::uint32_t gen) noexcept {
-  // Attaching allocates (the producer, its ring): a signal handler that logs while this thread is
-  // in here must not allocate too (claim_slow drops its record).
-  struct attaching_scope {
-    attaching_scope() noexcept { tl_attaching = true; }
-    ~attaching_scope() { tl_attaching = false; }
-  } scope;
-  shared_state& s = shared();
+// Attaching allocates (the producer, its ring): a signal handler that logs while this thread is
+// in here must not allocate too (claim_slow stashes its record, or drops it while the thread has
+// no producer yet).
+struct attaching_scope {
+  attaching_scope() noexcept { tl_attaching = true; }
+  ~attaching_scope() { tl_attaching = false; }
+};
+
+// This thread's producer, claimed (or made) and registered for release at thread exit; nullptr
+// when memory runs out. The caller holds an attaching_scope.
+producer* own_producer() noexcept {
   try {
-    if (p == nullptr) {
-      p = claim_producer();
-      pthread_setspecific(release_key(), p);
-      tl_producer = p;
-      use_alt_stack(p->alt_stack);  // kept with the producer, reused by its next thread
-    }
+    producer* p = claim_producer();
+    pthread_setspecific(release_key(), p);
+    tl_producer = p;
+    return p;
   } catch (const std::bad_alloc&) {
     return nullptr;
   }
+}
+
+// A thread that writes synchronously (the logger not running) gets its producer too, without a
+// ring: the stash that keeps a signal handler's records during its calls is there.
+void adopt_producer() noexcept {
+  if (tl_producer != nullptr || tl_exiting) return;
+  attaching_scope scope;
+  (void)own_producer();
+}
+
+// Attaches this thread to generation `gen`: its producer, and a ring the backend of `gen` reads.
+// Returns nullptr (write synchronously) when memory runs out.
+producer* attach(producer* p, std::uint32_t gen) noexcept {
+  attaching_scope scope;
+  shared_state& s = shared();
+  if (p == nullptr && (p = own_producer()) == nullptr) return nullptr;
+  // Kept with the producer, reused by its next thread; a thread that adopted its producer while
+  // writing synchronously gets it here (a no-op when the thread has one).
+  use_alt_stack(p->alt_stack);
   const std::uint64_t first = std::min<std::uint64_t>(initial_ring_records, s.capacity);
   if (p->ring == nullptr || p->ring_epoch != s.ring_epoch) {
     record_ring* r = new_ring(first);
@@ -333,15 +351,103 @@ void drop_spare(producer& p) noexcept {
   if (record_ring* r = p.spare.exchange(nullptr, std::memory_order_acquire)) free_ring(r);
 }
 
+bool may_allocate() noexcept { return tl_stashing == 0; }
+
+bool stash_record(const record& r) noexcept {
+  producer* p = tl_producer;
+  if (p == nullptr || r.meta == &nomem_meta) return false;  // nomem: its spill was refused (may_allocate)
+  // Claim an entry, then fill it. A handler that interrupts this one claims the next entry and
+  // fills it before this one goes on; the entries are read only by the interrupted call, which
+  // runs again after every handler above it has returned.
+  std::uint8_t k = p->stash_in.load(std::memory_order_relaxed);
+  do {
+    if (static_cast<std::uint8_t>(k - p->stash_out) >= producer::stash_records) return false;
+  } while (!p->stash_in.compare_exchange_weak(k, static_cast<std::uint8_t>(k + 1), std::memory_order_relaxed,
+                                              std::memory_order_relaxed));
+  p->stash[k % producer::stash_records] = r;
+  return true;
+}
+
+bool take_stashed(record& out) noexcept {
+  producer* p = tl_producer;
+  if (p == nullptr || p->stash_in.load(std::memory_order_relaxed) == p->stash_out) return false;
+  out = p->stash[p->stash_out % producer::stash_records];
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // copied before the entry is given back
+  ++p->stash_out;
+  return true;
+}
+
+void write_stashed() noexcept {
+  producer* p = tl_producer;
+  if (p == nullptr) return;
+  while (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) {
+    // The slot's stamp must be a lower bound of the stashed record's time: a handler may have run
+    // before the interrupted call read its clock.
+    const std::uint64_t last_ts = p->last_ts;
+    p->last_ts = std::min(last_ts, p->stash[p->stash_out % producer::stash_records].ts);
+    // must_keep: the interrupted call was not dropped, so neither are these (a call that is
+    // dropped drops the stash with it, see claim_slow).
+    bool sync = false;
+    record* slot = claim_slot(true, sync);
+    if (slot == nullptr) {
+      p->last_ts = last_ts;
+      if (sync) {  // the logger is not running: tl_sync_call is set, handlers append
+        record r;
+        if (take_stashed(r)) write_sync(r);  // which writes the others after it
+        else tl_sync_call = false;
+      }
+      continue;
+    }
+    // Busy: a handler from here on appends. The oldest record is looked at only now: a handler's
+    // own LOG_* that ran before the claim may have written the stash out already.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    const bool any = p->stash_in.load(std::memory_order_relaxed) != p->stash_out;
+    std::uint64_t ts = 0;
+    gidlog::level lvl = gidlog::level::off;
+    if (any) {
+      const record& e = p->stash[p->stash_out % producer::stash_records];
+      slot->meta = e.meta;
+      slot->gid = e.gid;
+      slot->size = e.size;
+      slot->context = e.context;
+      std::memcpy(&slot->payload, &e.payload, sizeof e.payload);
+      ts = e.ts;
+      if (e.meta->site != nullptr) lvl = e.meta->site->level;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      ++p->stash_out;
+      const std::uint64_t tag = slot_word(*slot).load(std::memory_order_relaxed) & 1;
+      slot_word(*slot).store(ts << 2 | slot_ready | tag, std::memory_order_release);
+      p->write.store(p->write.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      p->last_ts = std::max(last_ts, ts);
+    } else {
+      unstamp_slot(*slot, p->write.load(std::memory_order_relaxed), p->mask);
+      p->last_ts = last_ts;
+    }
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    set_busy(*p, false);
+    // As in commit(): the record is published, then the sleeping backend's flag is read.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (any && g_backend_sleeping.load(std::memory_order_relaxed) > 6 - static_cast<std::uint32_t>(lvl))
+      wake_backend();
+  }
+}
+
 record* claim_slow(bool must_keep, bool& sync) noexcept {
   sync = false;
   producer* p = tl_producer;
   shared_state& s = shared();
   // A signal handler interrupting this thread's own LOG_* call (or its attaching, or its
   // synchronous write): the ring slot, the allocator and the writer lock are not re-entrant, so
-  // this record is dropped and counted, never mixed into the other.
+  // this record is filled on the handler's stack and write_sync puts it in the stash, which the
+  // interrupted call writes when it ends: never mixed into the other. Before the thread has a
+  // producer (its first call is making it) there is no stash: dropped and counted.
   if ((p != nullptr && p->busy) || tl_attaching || tl_sync_call) [[unlikely]] {
-    s.reentrant.fetch_add(1, std::memory_order_relaxed);
+    if (p == nullptr) {
+      s.reentrant.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    ++tl_stashing;  // until write_sync; a handler that interrupts this one adds and takes its own
+    sync = true;
     return nullptr;
   }
   unsigned round = 0;
@@ -350,7 +456,8 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     if (gen == 0 || tl_exiting ||
         (p != nullptr && p->gen != gen && (p = attach(p, gen)) == nullptr) ||
         (p == nullptr && (p = attach(nullptr, gen)) == nullptr)) {
-      tl_sync_call = true;  // until write_sync (a handler's LOG_* in between is dropped)
+      adopt_producer();     // for its stash
+      tl_sync_call = true;  // until write_sync (a handler's LOG_* in between is stashed)
       sync = true;
       return nullptr;
     }
@@ -393,7 +500,16 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
       continue;
     }
     if (s.policy == gidlog::queue_policy::drop && !must_keep) {
-      p->dropped.store(p->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      // Records signal handlers stashed during this call would find no room either: dropped with
+      // it (taken while busy, so a handler meanwhile appends to what is dropped or comes after).
+      set_busy(*p, true);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      const std::uint8_t in = p->stash_in.load(std::memory_order_relaxed);
+      const std::uint64_t stashed = static_cast<std::uint8_t>(in - p->stash_out);
+      p->stash_out = in;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      set_busy(*p, false);
+      p->dropped.store(p->dropped.load(std::memory_order_relaxed) + 1 + stashed, std::memory_order_relaxed);
       if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();  // it reports drops
       return nullptr;
     }

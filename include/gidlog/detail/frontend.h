@@ -67,8 +67,13 @@ struct alignas(64) producer {
   std::uint64_t last_ts = 1;           // previous timestamp: a valid lower bound, never 0
   std::uint32_t gen = 0;               // logger generation the ring is attached for
   std::uint32_t ring_epoch = 0;        // shared().ring_epoch when `ring` was made
-  bool busy = false;                   // inside a LOG_* call (a signal handler's call is dropped);
+  bool busy = false;                   // inside a LOG_* call (a signal handler's call is stashed);
                                        // stored through set_busy (the backend reads it)
+  // The stash below, a ring of stash_records: signal handlers append (stash_in, claimed with a CAS:
+  // a handler may interrupt another), the owning thread takes them in order (stash_out) when the
+  // interrupted call ends. Equal: empty, the only state the hot path looks at.
+  std::atomic<std::uint8_t> stash_in{0};
+  std::uint8_t stash_out = 0;
 
   // Read by the backend, written rarely.
   alignas(64) std::atomic<std::uint32_t> published_gen{0};  // `gen`, published after `drain`
@@ -82,7 +87,14 @@ struct alignas(64) producer {
   std::atomic<record_ring*> spare{nullptr};  // a larger ring the backend made for this thread (offer_ring)
   std::int64_t rate_since_ns = 0;            // backend only: records taken since then (a rate window)
   std::uint64_t rate_taken = 0;
+
+  // Records logged by signal handlers that interrupted this thread's LOG_* call (the slot, the
+  // allocator or the writer lock are the interrupted call's): written by that call when it ends,
+  // right after its own record. Owner and its handlers only; never read by the backend.
+  static constexpr std::uint8_t stash_records = 8;
+  alignas(64) record stash[stash_records];
 };
+static_assert(offsetof(producer, stash_out) < 64, "the stash indices share the hot line");
 
 // The three variables below are inline so the hot path reads them directly, and have default
 // visibility explicitly: a plugin or shared object compiled with -fvisibility=hidden would
@@ -119,14 +131,20 @@ inline bool enabled(level l) noexcept {
 // Out of line (src/frontend): the slow half of claiming a slot, for a thread that has no ring
 // for the running logger, whose ring looks full, or that is inside a LOG_* call already (a signal
 // handler). Returns this thread's next slot with its stamp stored and `busy` set, or nullptr: then
-// `sync` says whether the record goes to the synchronous path (the logger is not running) or
-// nowhere (dropped by queue_policy::drop, or a re-entrant call, and counted). `must_keep`: never
-// dropped (a flush request).
+// `sync` says whether the record goes to write_sync (the logger is not running, or a signal
+// handler's call inside this thread's LOG_* call: write_sync stashes it) or nowhere (dropped by
+// queue_policy::drop, or a handler's call while the thread has no producer yet, and counted).
+// `must_keep`: never dropped (a flush request).
 record* claim_slow(bool must_keep, bool& sync) noexcept;
 // Out of line (src/frontend): wakes the sleeping backend (a futex wake, async-signal-safe).
 void wake_backend() noexcept;
+// Out of line (src/frontend): writes the records signal handlers stashed during this thread's
+// LOG_* call that just ended (its producer's stash), in order, each as if logged now but with its
+// own timestamp.
+void write_stashed() noexcept;
 // Out of line (src/backend): format r now and write it to the current sinks, or stderr before
-// the first start(); takes the backend's writer lock.
+// the first start(); takes the backend's writer lock. A signal handler's record inside this
+// thread's LOG_* call goes to the stash instead (that call writes it).
 void write_sync(record& r) noexcept;
 // LOG_FATAL: write everything queued (bounded by options::crash_drain_timeout), then abort.
 [[noreturn]] void fatal_abort() noexcept;
@@ -197,6 +215,11 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
   p->last_ts = ts;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   set_busy(*p, false);
+  // A signal handler's LOG_* that came while busy is in the stash; one that comes from here on
+  // logs as any call. Clearing busy first and looking after it leaves no instant where a handler
+  // could stash a record nobody looks at (a handler between a look and the clear would).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) [[unlikely]] write_stashed();
   // A sleeping backend is woken by the first record after it went to sleep. No fence is needed
   // between the publishing store above and this load: the backend runs membarrier(2) between
   // announcing its sleep and its last look at the rings, so either that look sees this record or
@@ -247,6 +270,8 @@ void preformat(record& r, bool kept, const call_extras& x, std::string_view f, c
     auto res = fmt::vformat_to_n(stack, sizeof stack, fmt::string_view(f), fmt::make_format_args(caller_arg(args)...));
     if (res.size <= sizeof stack) {
       encode_text(r, meta, {stack, res.size}, x);
+    } else if (!may_allocate()) {
+      make_nomem(r, res.size, meta->site);  // a signal handler's record for the stash: no malloc
     } else {
       encode_text(r, meta, fmt::vformat(fmt::string_view(f), fmt::make_format_args(caller_arg(args)...)), x);
     }

@@ -281,15 +281,20 @@ template <class T>
   }
 }
 
+// False on a signal handler's LOG_* call that interrupted a LOG_* call of its thread (its record
+// goes to the thread's stash, see detail/frontend.h): the allocator may be the interrupted call's.
+// Out of line (src/frontend); only the spilling paths ask.
+bool may_allocate() noexcept;
+
 // Reserves `n` payload bytes in `r`: inline when they fit (tested first: the usual case), else a
-// malloc'ed block the backend frees. nullptr when `n` does not fit the 32-bit size or malloc
-// fails (the caller then records a nomem_meta record instead).
+// malloc'ed block the backend frees. nullptr when `n` does not fit the 32-bit size, malloc fails
+// or may not be called (may_allocate): the caller then records a nomem_meta record instead.
 inline unsigned char* reserve_payload(record& r, std::size_t n) noexcept {
   if (n <= record::inline_capacity) [[likely]] {
     r.size = static_cast<std::uint32_t>(n);
     return r.payload.bytes;
   }
-  if (n > UINT32_MAX) return nullptr;
+  if (n > UINT32_MAX || !may_allocate()) return nullptr;
   r.size = static_cast<std::uint32_t>(n);
   auto* p = static_cast<unsigned char*>(std::malloc(n));
   r.payload.spill = p;
