@@ -184,6 +184,13 @@ void give_back(record_ring& ring) noexcept {
   ring.released = true;
 }
 
+// Whether the slot for read index `r` of `ring` carries r's lap: a record is being written or is
+// published there (its state word in `word`).
+bool holds_record(record_ring& ring, std::uint64_t r, std::uint64_t& word) noexcept {
+  word = slot_word(ring.slots[r & (ring.capacity - 1)]).load(std::memory_order_acquire);
+  return (word & 1) == lap_tag(r, ring.capacity - 1);
+}
+
 // Takes up to `limit` records from the ring(s) of p into the end of pending; lowers `watermark`
 // to the stamp of a slot being written. Follows a ring to the next once it is empty (the producer
 // frees the ones left behind). Reads the slots only: the lines the producer writes are never
@@ -205,17 +212,14 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
   record* out = b.pending.data() + at;
   std::size_t n = 0;
   while (n < limit) {
-    const std::uint64_t mask = ring->capacity - 1;
-    record& slot = ring->slots[r & mask];
-    const std::uint64_t tag = lap_tag(r, mask);
-    const std::uint64_t word = slot_word(slot).load(std::memory_order_acquire);
-    if ((word & 1) == tag) {
+    std::uint64_t word;
+    if (holds_record(*ring, r, word)) {
       if ((word & slot_ready) == 0) {  // being written: its record is no older than the stamp
         any_in_flight = true;
         watermark = std::min(watermark, word >> 2);
         break;
       }
-      std::memcpy(static_cast<void*>(out + n), &slot, sizeof(record));
+      std::memcpy(static_cast<void*>(out + n), &ring->slots[r & (ring->capacity - 1)], sizeof(record));
       out[n].ts = word >> 2;
       ++r;
       ++n;
@@ -224,7 +228,7 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
     record_ring* next = ring->next.load(std::memory_order_acquire);
     if (next == nullptr) break;
     // The producer wrote its last record here before publishing `next`: look once more.
-    if ((slot_word(slot).load(std::memory_order_acquire) & 1) == tag) continue;
+    if (holds_record(*ring, r, word)) continue;
     ring->read.store(r, std::memory_order_relaxed);
     // Nobody writes or reads this ring again: its pages go back now, even if its thread, which
     // frees it, never logs again.
@@ -353,9 +357,8 @@ bool rings_hold_records(const backend_state& b) noexcept {
       ring = ring->next.load(std::memory_order_acquire);
       if (ring == nullptr) continue;
     }
-    const std::uint64_t r = ring->read.load(std::memory_order_relaxed);
-    const std::uint64_t mask = ring->capacity - 1;
-    if ((slot_word(ring->slots[r & mask]).load(std::memory_order_acquire) & 1) == lap_tag(r, mask)) return true;
+    std::uint64_t word;
+    if (holds_record(*ring, ring->read.load(std::memory_order_relaxed), word)) return true;
     if (ring->next.load(std::memory_order_acquire) != nullptr) return true;  // its owner moved on: look again
   }
   return false;
@@ -424,8 +427,8 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
       continue;
     }
     const std::uint64_t r = ring->read.load(std::memory_order_relaxed);
-    const std::uint64_t mask = ring->capacity - 1;
-    if ((slot_word(ring->slots[r & mask]).load(std::memory_order_acquire) & 1) == lap_tag(r, mask)) {
+    std::uint64_t word;
+    if (holds_record(*ring, r, word)) {
       p->idle_since_ns = 0;  // a record published or being written: not idle
       continue;
     }

@@ -33,6 +33,25 @@ std::mutex& rings_mutex() noexcept {
   return *m;
 }
 
+namespace {
+
+// Records put into `ring` up to index `written` that the backend has not taken yet.
+std::uint64_t unread(const record_ring& ring, std::uint64_t written) noexcept {
+  const std::uint64_t r = ring.read.load(std::memory_order_acquire);
+  return written > r ? written - r : 0;
+}
+
+// The same for the rings from `first` up to, not including, `last`, which their thread has left
+// (each says how many it wrote there).
+std::uint64_t unread_in_left(const record_ring* first, const record_ring* last) noexcept {
+  std::uint64_t n = 0;
+  for (const record_ring* x = first; x != nullptr && x != last; x = x->next.load(std::memory_order_acquire))
+    n += unread(*x, x->written);
+  return n;
+}
+
+}  // namespace
+
 std::uint64_t queued_records(std::uint32_t gen) noexcept {
   std::lock_guard<std::mutex> lock(rings_mutex());  // no ring of the chains walked is freed meanwhile
   std::uint64_t n = 0;
@@ -40,15 +59,9 @@ std::uint64_t queued_records(std::uint32_t gen) noexcept {
     if (p->published_gen.load(std::memory_order_acquire) != gen) continue;
     record_ring* d = p->drain.load(std::memory_order_acquire);
     if (d == nullptr) continue;
-    // A ring the producer has left says how many it wrote there; the newest counts up to `write`.
-    record_ring* x = d;
-    for (record_ring* nx; (nx = x->next.load(std::memory_order_acquire)) != nullptr; x = nx) {
-      const std::uint64_t r = x->read.load(std::memory_order_relaxed);
-      n += x->written > r ? x->written - r : 0;
-    }
-    const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-    const std::uint64_t r = x->read.load(std::memory_order_relaxed);
-    n += w >= r ? w - r : 0;
+    record_ring* newest = d;
+    while (record_ring* nx = newest->next.load(std::memory_order_acquire)) newest = nx;
+    n += unread_in_left(d, newest) + unread(*newest, p->write.load(std::memory_order_relaxed));
   }
   return n;
 }
@@ -213,14 +226,7 @@ bool take_spare(producer& p) noexcept {
 }
 
 // Records this thread still has in the rings it left, not yet taken by the backend.
-std::uint64_t unread_in_left_rings(const producer& p) noexcept {
-  std::uint64_t n = 0;
-  for (record_ring* x = p.oldest; x != nullptr && x != p.ring; x = x->next.load(std::memory_order_relaxed)) {
-    const std::uint64_t r = x->read.load(std::memory_order_acquire);
-    n += x->written > r ? x->written - r : 0;
-  }
-  return n;
-}
+std::uint64_t unread_in_left_rings(const producer& p) noexcept { return unread_in_left(p.oldest, p.ring); }
 
 // How far this thread may write in its ring: the ring's free slots, less (with `block` and `drop`)
 // what it still has queued in the rings it left, so it never has more than options::queue_capacity
