@@ -268,10 +268,10 @@ std::vector<captured_stack> capture_stacks(const std::vector<std::uint32_t>& tid
   // The kernel blocks the signal while its handler runs, until the handler has returned: a thread
   // still finishing the answer to the previous capture looks like one that blocks it, and one not
   // yet scheduled since then still has that request pending. Look again every 2 ms, for at most
-  // a quarter of the wait (a thread that really blocks the signal costs that much): on a loaded
-  // machine, with captures back to back, one look 2 ms later was not always enough.
+  // 50 ms or a quarter of the wait (a thread that really blocks the signal costs that much): on a
+  // loaded machine, with captures back to back, one look 2 ms later was not always enough.
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  const auto retry_until = std::chrono::steady_clock::now() + wait / 4;
+  const auto retry_until = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(wait / 4, std::chrono::milliseconds(50));
   while (!blocked.empty() && std::chrono::steady_clock::now() < retry_until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     std::vector<std::size_t> still;
