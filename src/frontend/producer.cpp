@@ -67,9 +67,26 @@ std::uint64_t queued_records(std::uint32_t gen) noexcept {
 }
 
 void wake_backend() noexcept {
-  // Only the caller that takes the flag from the backend makes the system call.
-  if (g_backend_sleeping.exchange(0, std::memory_order_acq_rel) != 0)
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  // A full barrier, as the exchange here before had: stop() and reopen() store their request
+  // before it, and the backend reads it after announcing its sleep. Cheap next to the futex wake
+  // that follows whenever the flag is set (the hot path comes here only then).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  std::uint32_t seen = g_backend_sleeping.load(std::memory_order_relaxed);
+  while (seen != 0) {
+    if (seen == wake_crash) {
+      // A crash drain has begun (crash.cpp, close_rings). This thread's record is published, but the
+      // drain may have finished without it: its LOG_* call must never return, so the thread
+      // parks until the process dies. Only the thread handling the crash and the backend go on.
+      if (tl_is_backend || crash_owned_by_this_thread()) return;
+      static std::uint32_t never_changes = 0;
+      for (;;) syscall(SYS_futex, &never_changes, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+    }
+    // Only the caller that takes the flag from the backend makes the system call.
+    if (g_backend_sleeping.compare_exchange_weak(seen, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+      return;
+    }
+  }
 }
 
 namespace {
