@@ -345,16 +345,29 @@ int main(int argc, char** argv) {
     return v.size() % 2 != 0 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   };
   double none_median = 0;
+  std::size_t none_k = cfg.variants.size();
   for (std::size_t k = 0; k < cfg.variants.size(); ++k)
-    if (cfg.variants[k] == "none") none_median = median(rates[k]);
-  std::printf("\n| variant | median requests/s | min     | max     | of no logging |\n");
-  std::printf("|---------|-------------------|---------|---------|---------------|\n");
+    if (cfg.variants[k] == "none") none_median = median(rates[k]), none_k = k;
+  // The host's speed drifts over a run by more than logging costs: besides the ratio of medians,
+  // each run's rate is divided by the no-logging rate of the same repetition (run next to it),
+  // and the median of those paired ratios is given with their range.
+  std::printf("\n| variant | median requests/s | min     | max     | of no logging | paired: median (min-max) |\n");
+  std::printf("|---------|-------------------|---------|---------|---------------|--------------------------|\n");
   for (std::size_t k = 0; k < cfg.variants.size(); ++k) {
     const double m = median(rates[k]);
     const auto [lo, hi] = std::minmax_element(rates[k].begin(), rates[k].end());
-    char ratio[32] = "-";
+    char ratio[32] = "-", paired[64] = "-";
     if (none_median > 0) std::snprintf(ratio, sizeof ratio, "%.1f %%", 100.0 * m / none_median);
-    std::printf("| %-7s | %17.0f | %7.0f | %7.0f | %13s |\n", cfg.variants[k].c_str(), m, *lo, *hi, ratio);
+    if (none_k < cfg.variants.size() && k != none_k && rates[k].size() == rates[none_k].size()) {
+      std::vector<double> r;
+      for (std::size_t i = 0; i < rates[k].size(); ++i)
+        if (rates[none_k][i] > 0) r.push_back(100.0 * rates[k][i] / rates[none_k][i]);
+      if (!r.empty()) {
+        const auto [plo, phi] = std::minmax_element(r.begin(), r.end());
+        std::snprintf(paired, sizeof paired, "%.1f %% (%.1f-%.1f)", median(r), *plo, *phi);
+      }
+    }
+    std::printf("| %-7s | %17.0f | %7.0f | %7.0f | %13s | %24s |\n", cfg.variants[k].c_str(), m, *lo, *hi, ratio, paired);
   }
   if (failures != 0) std::printf("\n%d runs failed (see above)\n", failures);
   return failures == 0 ? 0 : 1;

@@ -184,6 +184,13 @@ void give_back(record_ring& ring) noexcept {
   ring.released = true;
 }
 
+// Whether the slot for read index `r` of `ring` carries r's lap: a record is being written or is
+// published there (its state word in `word`).
+bool holds_record(record_ring& ring, std::uint64_t r, std::uint64_t& word) noexcept {
+  word = slot_word(ring.slots[r & (ring.capacity - 1)]).load(std::memory_order_acquire);
+  return (word & 1) == lap_tag(r, ring.capacity - 1);
+}
+
 // Takes up to `limit` records from the ring(s) of p into the end of pending; lowers `watermark`
 // to the stamp of a slot being written. Follows a ring to the next once it is empty (the producer
 // frees the ones left behind). Reads the slots only: the lines the producer writes are never
@@ -205,17 +212,14 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
   record* out = b.pending.data() + at;
   std::size_t n = 0;
   while (n < limit) {
-    const std::uint64_t mask = ring->capacity - 1;
-    record& slot = ring->slots[r & mask];
-    const std::uint64_t tag = lap_tag(r, mask);
-    const std::uint64_t word = slot_word(slot).load(std::memory_order_acquire);
-    if ((word & 1) == tag) {
+    std::uint64_t word;
+    if (holds_record(*ring, r, word)) {
       if ((word & slot_ready) == 0) {  // being written: its record is no older than the stamp
         any_in_flight = true;
         watermark = std::min(watermark, word >> 2);
         break;
       }
-      std::memcpy(static_cast<void*>(out + n), &slot, sizeof(record));
+      std::memcpy(static_cast<void*>(out + n), &ring->slots[r & (ring->capacity - 1)], sizeof(record));
       out[n].ts = word >> 2;
       ++r;
       ++n;
@@ -224,7 +228,7 @@ std::size_t take_from(backend_state& b, producer& p, std::size_t limit, std::uin
     record_ring* next = ring->next.load(std::memory_order_acquire);
     if (next == nullptr) break;
     // The producer wrote its last record here before publishing `next`: look once more.
-    if ((slot_word(slot).load(std::memory_order_acquire) & 1) == tag) continue;
+    if (holds_record(*ring, r, word)) continue;
     ring->read.store(r, std::memory_order_relaxed);
     // Nobody writes or reads this ring again: its pages go back now, even if its thread, which
     // frees it, never logs again.
@@ -320,15 +324,21 @@ void compact(backend_state& b) {
 //
 //   backend: g_backend_sleeping = 7; membarrier(); look at every ring; futex_wait(7)
 //   caller:  publish the slot (release store); load g_backend_sleeping; if above 6 - level:
-//            exchange(0), futex_wake
+//            compare-exchange it to 0, futex_wake
 //
 // The caller pays one load of a line only the backend writes, and the system call only when the
 // backend sleeps. No record is missed: membarrier(2) runs a full barrier on every CPU running a
 // thread of the process, so a caller either published before it (the backend's look sees the
 // record) or loads the flag after it (and sees 7). A record stamped but not yet published keeps
-// the backend awake: its caller loads the flag after publishing. stop(), a crash, reopen() and a
-// drop wake it the same way. Without membarrier (old kernels, qemu-user) the backend never
-// sleeps longer than fallback_sleep_ns, and still wakes at once when a caller sees the flag.
+// the backend awake: its caller loads the flag after publishing. stop(), reopen() and a drop wake
+// it the same way. Without membarrier (old kernels, qemu-user) the backend never sleeps longer
+// than fallback_sleep_ns, and still wakes at once when a caller sees the flag.
+//
+// A crash drain uses the same flag the other way round (crash.cpp, close_rings): it sets 8,
+// wake_crash, which every level sees, runs membarrier, and only then asks the backend to drain and
+// wakes it. A caller that sees 8 parks for good in wake_backend(), so a LOG_* call that returned
+// published its record before the barrier, and the drain's passes, all after it, see it. Nobody
+// takes 8 or writes over it: the backend changes the flag only by compare-exchange.
 
 constexpr std::int64_t fallback_sleep_ns = 1'000'000;
 // An idle ring larger than the first is given back after this long without records.
@@ -353,9 +363,8 @@ bool rings_hold_records(const backend_state& b) noexcept {
       ring = ring->next.load(std::memory_order_acquire);
       if (ring == nullptr) continue;
     }
-    const std::uint64_t r = ring->read.load(std::memory_order_relaxed);
-    const std::uint64_t mask = ring->capacity - 1;
-    if ((slot_word(ring->slots[r & mask]).load(std::memory_order_acquire) & 1) == lap_tag(r, mask)) return true;
+    std::uint64_t word;
+    if (holds_record(*ring, ring->read.load(std::memory_order_relaxed), word)) return true;
     if (ring->next.load(std::memory_order_acquire) != nullptr) return true;  // its owner moved on: look again
   }
   return false;
@@ -368,12 +377,20 @@ bool wanted(const backend_state& b) noexcept {
 }
 
 // Sleeps until a caller (or stop(), a crash, reopen()) wakes it, or for `timeout_ns` (< 0: no limit).
+// Never over wake_crash: a crash drain set it, and every caller must keep seeing it. The drain
+// wakes the backend only after it asked for the drain, so one that saw wake_crash naps at most
+// fallback_sleep_ns instead of sleeping on it.
 void sleep_until_woken(backend_state& b, std::int64_t timeout_ns) noexcept {
-  g_backend_sleeping.store(wake_any, std::memory_order_seq_cst);
+  std::uint32_t flag = g_backend_sleeping.load(std::memory_order_relaxed);
+  while (flag != wake_crash &&
+         !g_backend_sleeping.compare_exchange_weak(flag, wake_any, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+  }
+  const std::uint32_t asleep = flag == wake_crash ? wake_crash : wake_any;
   const bool barrier = process_barrier();
-  if (!barrier && (timeout_ns < 0 || timeout_ns > fallback_sleep_ns)) timeout_ns = fallback_sleep_ns;
-  if (!wanted(b) && !rings_hold_records(b)) futex_wait(g_backend_sleeping, wake_any, timeout_ns);
-  g_backend_sleeping.store(0, std::memory_order_relaxed);
+  if ((!barrier || asleep == wake_crash) && (timeout_ns < 0 || timeout_ns > fallback_sleep_ns)) timeout_ns = fallback_sleep_ns;
+  if (!wanted(b) && !rings_hold_records(b)) futex_wait(g_backend_sleeping, asleep, timeout_ns);
+  std::uint32_t expected = wake_any;  // a caller may have taken it (0), or a crash set wake_crash
+  g_backend_sleeping.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
 }
 
 // Sleeps one poll interval while records come. The interval doubles, up to poll_max_ns, while
@@ -385,18 +402,23 @@ void poll_sleep(backend_state& b) noexcept {
   if (b.poll_fill >= 128) b.poll_ns = base;
   else if (b.poll_fill < 64) b.poll_ns = std::min(b.poll_ns * 2, b.poll_max_ns);
   b.poll_fill = 0;
+  // Changed with a compare-exchange from the value seen, never over wake_crash (a crash drain's).
+  std::uint32_t flag = g_backend_sleeping.load(std::memory_order_relaxed);
   if (b.poll_ns <= base) {
-    if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) g_backend_sleeping.store(0, std::memory_order_relaxed);
+    if (flag != 0 && flag != wake_crash) g_backend_sleeping.compare_exchange_strong(flag, 0, std::memory_order_relaxed);
     std::this_thread::sleep_for(b.sleep);
     return;
   }
-  if (g_backend_sleeping.load(std::memory_order_relaxed) != b.poll_wake)
-    g_backend_sleeping.store(b.poll_wake, std::memory_order_relaxed);
-  if (b.poll_wake == 0) {
+  if (flag != b.poll_wake && flag != wake_crash) {
+    // A caller took it meanwhile, or a crash set wake_crash: look at the rings again at once.
+    if (!g_backend_sleeping.compare_exchange_strong(flag, b.poll_wake, std::memory_order_relaxed)) return;
+    flag = b.poll_wake;
+  }
+  if (flag == 0) {  // flush_on off: no record wakes this poll
     std::this_thread::sleep_for(std::chrono::nanoseconds(b.poll_ns));
     return;
   }
-  futex_wait(g_backend_sleeping, b.poll_wake, b.poll_ns);
+  futex_wait(g_backend_sleeping, flag, b.poll_ns);
 }
 
 // Gives back the memory of each ring larger than the first that has been empty for
@@ -424,8 +446,8 @@ std::int64_t retire_idle_rings(backend_state& b, std::int64_t now) noexcept {
       continue;
     }
     const std::uint64_t r = ring->read.load(std::memory_order_relaxed);
-    const std::uint64_t mask = ring->capacity - 1;
-    if ((slot_word(ring->slots[r & mask]).load(std::memory_order_acquire) & 1) == lap_tag(r, mask)) {
+    std::uint64_t word;
+    if (holds_record(*ring, r, word)) {
       p->idle_since_ns = 0;  // a record published or being written: not idle
       continue;
     }
@@ -522,6 +544,8 @@ void run(backend_state& b) {
       // the older half now keeps memory bounded; that stalled record may then land out of order.
       if (end == b.head && b.pending.size() - b.head >= b.max_pending) end = b.head + (b.pending.size() - b.head) / 2;
     }
+    // The request was made after the crash's membarrier (crash.cpp, close_rings), so a pass that
+    // saw it and found every ring empty has taken every record whose LOG_* call may return.
     const bool crash_complete = crashing && took && !in_flight && end == b.pending.size() && got == 0;
 
     {

@@ -13,6 +13,7 @@
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -271,6 +272,19 @@ void* pc_of(void* uc) noexcept {
 #endif
 }
 
+// Closes the rings before a drain: from here on every caller that publishes a record sees
+// wake_crash and parks in wake_backend() before its LOG_* call returns (all but this thread and
+// the backend). membarrier(2) runs a full barrier on every CPU running a thread of the process,
+// so each caller either published before it, and the drain's passes, which all begin after it,
+// see the record, or loads the flag after it. So every LOG_* call that returned before the
+// process died is in the file. Without membarrier (old kernels, qemu-user) a caller whose store
+// was still in its core's store buffer when it loaded the flag may return with its record
+// unseen: the pause makes that unlikely, not impossible (as in stop()).
+void close_rings() noexcept {
+  g_backend_sleeping.store(wake_crash, std::memory_order_seq_cst);
+  if (!process_barrier()) pause_ms(2);
+}
+
 // Writes `rec` (if any) after everything already queued, within the timeout.
 void drain(const record* rec) noexcept {
   crash_drain& c = shared().crash;
@@ -285,12 +299,17 @@ void drain(const record* rec) noexcept {
   else c.rec.meta = nullptr;
   c.deadline_ns = deadline;
   if (backend_is_this_thread()) {
+    close_rings();
     backend_crash_drain_self(deadline);
     return;
   }
   if (g_gen.load(std::memory_order_acquire) != 0 && backend_alive()) {
+    close_rings();
+    // Asked only now: every pass that sees the request begins after the barrier.
     c.requested.store(1, std::memory_order_release);
-    wake_backend();  // async-signal-safe: an atomic exchange and a futex wake
+    // Not wake_backend(), which takes the flag: a plain futex wake (async-signal-safe). A backend
+    // that missed it naps at most a poll (backend.cpp, "Sleeping").
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
     // A little past the deadline: the backend stops waiting for in-flight stamps at the deadline
     // and still has to write and flush.
     while (c.done.load(std::memory_order_acquire) == 0 && now_ns() < deadline + 200'000'000) pause_ms(1);
@@ -616,6 +635,10 @@ void crash_uninstall() noexcept {
   g_nsaved = 0;
   if (std::get_terminate() == on_terminate) std::set_terminate(g_prev_terminate);
   g_installed.store(false, std::memory_order_release);
+}
+
+bool crash_owned_by_this_thread() noexcept {
+  return g_owner.load(std::memory_order_acquire) == static_cast<pid_t>(gidlog::gid());
 }
 
 void crash_after_fork_child() noexcept {

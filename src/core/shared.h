@@ -36,6 +36,11 @@ struct crash_drain {
   std::int64_t deadline_ns = 0;             // CLOCK_MONOTONIC: stop waiting for in-flight stamps
 };
 
+// True on the thread handling a crash, a stop signal or LOG_FATAL's drain (src/core/crash.cpp);
+// async-signal-safe. wake_backend() lets it, and no other thread but the backend, go on once
+// the drain has begun.
+bool crash_owned_by_this_thread() noexcept;
+
 struct shared_state {
   std::uint64_t capacity = 0;  // records per thread's ring: options::queue_capacity rounded up to 2^n
   gidlog::queue_policy policy = gidlog::queue_policy::block;

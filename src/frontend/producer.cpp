@@ -33,6 +33,25 @@ std::mutex& rings_mutex() noexcept {
   return *m;
 }
 
+namespace {
+
+// Records put into `ring` up to index `written` that the backend has not taken yet.
+std::uint64_t unread(const record_ring& ring, std::uint64_t written) noexcept {
+  const std::uint64_t r = ring.read.load(std::memory_order_acquire);
+  return written > r ? written - r : 0;
+}
+
+// The same for the rings from `first` up to, not including, `last`, which their thread has left
+// (each says how many it wrote there).
+std::uint64_t unread_in_left(const record_ring* first, const record_ring* last) noexcept {
+  std::uint64_t n = 0;
+  for (const record_ring* x = first; x != nullptr && x != last; x = x->next.load(std::memory_order_acquire))
+    n += unread(*x, x->written);
+  return n;
+}
+
+}  // namespace
+
 std::uint64_t queued_records(std::uint32_t gen) noexcept {
   std::lock_guard<std::mutex> lock(rings_mutex());  // no ring of the chains walked is freed meanwhile
   std::uint64_t n = 0;
@@ -40,23 +59,34 @@ std::uint64_t queued_records(std::uint32_t gen) noexcept {
     if (p->published_gen.load(std::memory_order_acquire) != gen) continue;
     record_ring* d = p->drain.load(std::memory_order_acquire);
     if (d == nullptr) continue;
-    // A ring the producer has left says how many it wrote there; the newest counts up to `write`.
-    record_ring* x = d;
-    for (record_ring* nx; (nx = x->next.load(std::memory_order_acquire)) != nullptr; x = nx) {
-      const std::uint64_t r = x->read.load(std::memory_order_relaxed);
-      n += x->written > r ? x->written - r : 0;
-    }
-    const std::uint64_t w = p->write.load(std::memory_order_relaxed);
-    const std::uint64_t r = x->read.load(std::memory_order_relaxed);
-    n += w >= r ? w - r : 0;
+    record_ring* newest = d;
+    while (record_ring* nx = newest->next.load(std::memory_order_acquire)) newest = nx;
+    n += unread_in_left(d, newest) + unread(*newest, p->write.load(std::memory_order_relaxed));
   }
   return n;
 }
 
 void wake_backend() noexcept {
-  // Only the caller that takes the flag from the backend makes the system call.
-  if (g_backend_sleeping.exchange(0, std::memory_order_acq_rel) != 0)
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  // A full barrier, as the exchange here before had: stop() and reopen() store their request
+  // before it, and the backend reads it after announcing its sleep. Cheap next to the futex wake
+  // that follows whenever the flag is set (the hot path comes here only then).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  std::uint32_t seen = g_backend_sleeping.load(std::memory_order_relaxed);
+  while (seen != 0) {
+    if (seen == wake_crash) {
+      // A crash drain has begun (crash.cpp, close_rings). This thread's record is published, but the
+      // drain may have finished without it: its LOG_* call must never return, so the thread
+      // parks until the process dies. Only the thread handling the crash and the backend go on.
+      if (tl_is_backend || crash_owned_by_this_thread()) return;
+      static std::uint32_t never_changes = 0;
+      for (;;) syscall(SYS_futex, &never_changes, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+    }
+    // Only the caller that takes the flag from the backend makes the system call.
+    if (g_backend_sleeping.compare_exchange_weak(seen, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+      return;
+    }
+  }
 }
 
 namespace {
@@ -213,14 +243,7 @@ bool take_spare(producer& p) noexcept {
 }
 
 // Records this thread still has in the rings it left, not yet taken by the backend.
-std::uint64_t unread_in_left_rings(const producer& p) noexcept {
-  std::uint64_t n = 0;
-  for (record_ring* x = p.oldest; x != nullptr && x != p.ring; x = x->next.load(std::memory_order_relaxed)) {
-    const std::uint64_t r = x->read.load(std::memory_order_acquire);
-    n += x->written > r ? x->written - r : 0;
-  }
-  return n;
-}
+std::uint64_t unread_in_left_rings(const producer& p) noexcept { return unread_in_left(p.oldest, p.ring); }
 
 // How far this thread may write in its ring: the ring's free slots, less (with `block` and `drop`)
 // what it still has queued in the rings it left, so it never has more than options::queue_capacity

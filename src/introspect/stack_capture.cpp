@@ -266,15 +266,22 @@ std::vector<captured_stack> capture_stacks(const std::vector<std::uint32_t>& tid
     }
   }
   // The kernel blocks the signal while its handler runs, until the handler has returned: a thread
-  // still finishing the answer to the previous capture looks like one that blocks it. Look again.
-  if (!blocked.empty()) {
+  // still finishing the answer to the previous capture looks like one that blocks it, and one not
+  // yet scheduled since then still has that request pending. Look again every 2 ms, for at most
+  // 50 ms or a quarter of the wait (a thread that really blocks the signal costs that much): on a
+  // loaded machine, with captures back to back, one look 2 ms later was not always enough.
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  const auto retry_until = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(wait / 4, std::chrono::milliseconds(50));
+  while (!blocked.empty() && std::chrono::steady_clock::now() < retry_until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::vector<std::size_t> still;
     for (std::size_t i : blocked) {
       out[i].no_stack.clear();
-      ask(i);
+      if (!ask(i)) still.push_back(i);
     }
+    blocked.swap(still);
   }
-  wait_for_answers(reqs, tids, gen, std::chrono::steady_clock::now() + wait);
+  wait_for_answers(reqs, tids, gen, deadline);
   for (std::size_t i = 0; i < tids.size(); ++i) {
     if (reqs[i].sent) collect(reqs[i], gen, out[i]);
   }

@@ -156,17 +156,17 @@ std::size_t count() noexcept { return detail::task_count(); }
 
 std::vector<thread_info> list(std::chrono::milliseconds wait) { return inspect(detail::task_ids(), wait); }
 
-std::string profile(int debug) {
-  const std::vector<thread_info> all = list();
+std::string profile(int debug, std::chrono::milliseconds wait) {
+  const std::vector<thread_info> all = list(wait);
   if (debug <= 1) return profile_groups(all);
   std::string out;
   for (const thread_info& t : all) out += describe_one(t) + "\n\n";
   return out;
 }
 
-std::string describe(const std::vector<std::uint32_t>& gids) {
+std::string describe(const std::vector<std::uint32_t>& gids, std::chrono::milliseconds wait) {
   std::string out;
-  for (const thread_info& t : inspect(gids, std::chrono::milliseconds(200))) {
+  for (const thread_info& t : inspect(gids, wait)) {
     if (!out.empty()) out += "\n\n";
     out += describe_one(t);
   }

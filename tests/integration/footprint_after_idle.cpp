@@ -27,10 +27,8 @@ bool file_has(const std::string& path, const std::string& text) {
 }  // namespace
 
 TEST_CASE("a record logged after 3 s idle reaches the file without flush()", "[footprint][idle]") {
-  const std::string path = gidlog_test::temp_path("after_idle.log");
-  gidlog::options opt;
-  opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
-  gidlog::start(opt);
+  gidlog_test::file_session session("after_idle.log");
+  const std::string& path = session.path;
   LOG_INFO("before the idle time");
   gidlog::flush();
 
@@ -43,9 +41,7 @@ TEST_CASE("a record logged after 3 s idle reaches the file without flush()", "[f
   LOG_ERROR("error after 3 s idle");  // at options::flush_on
   const bool error_arrived = gidlog_test::wait_until([&] { return file_has(path, "] error after 3 s idle\n"); },
                                                      gidlog_test::wakeup_deadline(std::chrono::milliseconds(10000)));
-  gidlog::stop();
-  const auto lines = gidlog_test::read_lines(path);
-  std::filesystem::remove(path);
+  const auto lines = session.stop_and_read();
   CHECK(info_arrived);
   CHECK(error_arrived);
   CHECK(lines.size() == 3);

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <latch>
 #include <string>
 #include <thread>
@@ -38,10 +37,7 @@ void log_burst(const char* who) {
 }  // namespace
 
 TEST_CASE("a burst's ring memory is given back within 3 s once the thread is silent", "[footprint][memory]") {
-  const std::string path = gidlog_test::temp_path("burst.log");
-  gidlog::options opt;
-  opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
-  gidlog::start(opt);
+  gidlog_test::file_session session("burst.log");
 
   std::latch go(1), burst_done(1), release(1);
   std::thread burster([&] {
@@ -73,9 +69,7 @@ TEST_CASE("a burst's ring memory is given back within 3 s once the thread is sil
 
   release.count_down();
   burster.join();
-  gidlog::stop();
-  const auto lines = gidlog_test::read_lines(path).size();
-  std::filesystem::remove(path);
+  const auto lines = session.stop_and_read().size();
   INFO("RSS before the burst " << base << " KiB, right after it " << peak << " KiB, " << now << " KiB after "
                                << after_s << " s (" << (now - base) << " KiB above the start)");
   CHECK(lines == 2u * burst);

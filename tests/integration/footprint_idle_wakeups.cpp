@@ -11,7 +11,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <latch>
 #include <string>
 #include <thread>
@@ -55,16 +54,11 @@ idle_sample measure_idle_backend() {
 }  // namespace
 
 TEST_CASE("idle after one record: the backend wakes at most once a second", "[footprint][idle]") {
-  const std::string path = gidlog_test::temp_path("idle.log");
-  gidlog::options opt;
-  opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
-  gidlog::start(opt);
+  gidlog_test::file_session session("idle.log");
   LOG_INFO("the only record");
   gidlog::flush();
   const idle_sample s = measure_idle_backend();
-  gidlog::stop();
-  const auto lines = gidlog_test::read_lines(path);
-  std::filesystem::remove(path);
+  const auto lines = session.stop_and_read();
   INFO("backend: " << s.switches << " context switches and " << s.cpu_ms << " ms of CPU in " << s.seconds << " s");
   CHECK(lines.size() == 1);
   CHECK(s.switches <= max_switches);
@@ -73,10 +67,7 @@ TEST_CASE("idle after one record: the backend wakes at most once a second", "[fo
 TEST_CASE("idle with 200 threads that logged once: the backend wakes at most once a second", "[footprint][idle]") {
   // A backend whose idle cost grows with the threads it has seen (one poll per ring) fails here.
   constexpr int threads = 200;
-  const std::string path = gidlog_test::temp_path("idle200.log");
-  gidlog::options opt;
-  opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
-  gidlog::start(opt);
+  gidlog_test::file_session session("idle200.log");
   std::latch ready(threads), release(1);
   std::vector<std::thread> ts;
   for (int i = 0; i < threads; ++i)
@@ -90,9 +81,7 @@ TEST_CASE("idle with 200 threads that logged once: the backend wakes at most onc
   const idle_sample s = measure_idle_backend();
   release.count_down();
   for (auto& t : ts) t.join();
-  gidlog::stop();
-  const auto lines = gidlog_test::read_lines(path);
-  std::filesystem::remove(path);
+  const auto lines = session.stop_and_read();
   INFO("backend: " << s.switches << " context switches and " << s.cpu_ms << " ms of CPU in " << s.seconds << " s");
   CHECK(lines.size() == threads);
   CHECK(s.switches <= max_switches);

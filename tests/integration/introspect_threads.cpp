@@ -38,6 +38,12 @@ using gidlog_test::gate;
 
 using gidlog_test::under_tsan;
 
+// How long the threads have to answer a stack request. 200 ms (the default) was not always enough
+// for a spinning thread with two CPU hogs and other tests running beside: it was listed as not
+// answering. list() and profile() return as soon as every thread has answered; under
+// ThreadSanitizer the thread in read() never answers (see below), so every call waits it out there.
+const std::chrono::milliseconds answer_wait = under_tsan ? std::chrono::milliseconds(600) : std::chrono::milliseconds(5000);
+
 
 std::atomic<long> g_sink{0};  // results the compiler must keep, so no blocking call is a tail call
 
@@ -193,7 +199,7 @@ TEST_CASE("count() is the number of threads in /proc/self/task", "[threads]") {
 TEST_CASE("list() finds each blocked thread with its state word and the function that blocked", "[threads]") {
   blocked_threads b;
   REQUIRE(b.ready);
-  const std::vector<gidlog::threads::thread_info> all = gidlog::threads::list();
+  const std::vector<gidlog::threads::thread_info> all = gidlog::threads::list(answer_wait);
   CHECK(all.size() >= 6);
   CHECK(gidlog::threads::stack_signal() >= SIGRTMIN);
 
@@ -212,7 +218,7 @@ TEST_CASE("list() finds each blocked thread with its state word and the function
     INFO("thread gid-" << w.gid << ", expected [" << w.state << "] in " << w.function);
     const gidlog::threads::thread_info* t = gidlog_test::find_thread(all, w.gid);
     REQUIRE(t != nullptr);
-    INFO(gidlog::threads::describe({w.gid}));
+    INFO(gidlog::threads::describe({w.gid}, answer_wait));
     CHECK(t->state == w.state);
     if (under_tsan && w.gid == b.reader) {
       // ThreadSanitizer (LLVM 14) holds a signal for a thread until it leaves the interceptor
@@ -254,14 +260,14 @@ TEST_CASE("profile(1) groups identical stacks under a total, profile(2) lists ev
   started.wait();
   for (std::uint32_t gid : gids) REQUIRE(gidlog_test::wait_until_blocked(gid, "futex", SYS_futex));
 
-  const std::string p1 = gidlog::threads::profile(1);
+  const std::string p1 = gidlog::threads::profile(1, answer_wait);
   INFO(p1);
   CHECK(std::regex_search(p1, std::regex("^thread profile: total [0-9]+\n")));
   // The three waiters share one group: "3 @ 0x... 0x..." then their gids, then the frames.
   CHECK(std::regex_search(p1, std::regex("\n3 @( 0x[0-9a-f]+)+\n#\t\\[futex wait\\] gid-[0-9]+ \"[^\"]*\", gid-[0-9]+")));
   CHECK_SYMBOLIZED(p1.find("block_in_cond_wait") != std::string::npos);
 
-  const std::string p2 = gidlog::threads::profile(2);
+  const std::string p2 = gidlog::threads::profile(2, answer_wait);
   INFO(p2);
   for (std::uint32_t gid : gids) {
     CHECK(std::regex_search(p2, std::regex("(^|\n)thread " + std::to_string(gid) +
@@ -284,7 +290,7 @@ TEST_CASE("several threads take profiles at once", "[threads]") {
   std::vector<std::thread> ts;
   for (int c = 0; c < callers; ++c) {
     ts.emplace_back([&, c] {
-      for (int i = 0; i < 3; ++i) results[static_cast<std::size_t>(c * 3 + i)] = gidlog::threads::profile(1 + i % 2);
+      for (int i = 0; i < 3; ++i) results[static_cast<std::size_t>(c * 3 + i)] = gidlog::threads::profile(1 + i % 2, answer_wait);
     });
   }
   for (std::thread& t : ts) t.join();
@@ -308,7 +314,7 @@ TEST_CASE("a thread that runs a limiter's job says who created it where", "[thre
     block_in_cond_wait(g);
   });
   running.wait();
-  const std::string p2 = gidlog::threads::describe({job_gid.load()});
+  const std::string p2 = gidlog::threads::describe({job_gid.load()}, answer_wait);
   INFO(p2);
   CHECK(p2.find("running task ") != std::string::npos);
   CHECK(p2.find("of limiter \"origin-test\", created by gid-" + std::to_string(gidlog::gid()) + " at ") != std::string::npos);

@@ -32,24 +32,26 @@ bool wait_for_counters(Pred done, std::chrono::seconds limit) {
   return true;
 }
 
-// The index of the first of `lines` that does not end in "] r <its index>", or -1.
-int first_out_of_place(const std::vector<std::string>& lines) {
-  for (std::size_t i = 0; i < lines.size(); ++i) {
+// Checks that `lines` are the records "r 0" to "r <n - 1>", in order: one CHECK for the lot
+// (thousands of them would flood the report).
+void check_numbered(const std::vector<std::string>& lines, int n) {
+  REQUIRE(lines.size() == static_cast<std::size_t>(n));
+  int first_wrong = -1;
+  for (std::size_t i = 0; i < lines.size() && first_wrong < 0; ++i) {
     const std::string want = "] r " + std::to_string(i);
     const std::string& line = lines[i];
     if (line.size() < want.size() || line.compare(line.size() - want.size(), want.size(), want) != 0)
-      return static_cast<int>(i);
+      first_wrong = static_cast<int>(i);
   }
-  return -1;
+  INFO("first line out of place: " << first_wrong << (first_wrong >= 0 ? " " + lines[static_cast<std::size_t>(first_wrong)] : ""));
+  CHECK(first_wrong == -1);
 }
 
 }  // namespace
 
 TEST_CASE("a ring retired after a burst: its thread logs again, nothing is lost or reordered", "[logger][ring]") {
-  auto sink = std::make_shared<gidlog_test::test_sink>();
-  gidlog::options opt;
-  opt.sinks = {sink};
-  gidlog::start(opt);
+  gidlog_test::logger_session session;  // stopped below, before the lines are read
+  const auto& sink = session.sink;
   gidlog::flush();  // this thread's own (one-page) ring is in the baseline
   const std::uint64_t retired_before = gidlog::get_counters().rings_retired;
   const std::uint64_t bytes_idle = gidlog::get_counters().ring_bytes;
@@ -77,18 +79,12 @@ TEST_CASE("a ring retired after a burst: its thread logs again, nothing is lost 
   INFO("ring bytes: " << bytes_idle << " before the burst, " << bytes_after_burst << " after it");
   CHECK(bytes_after_burst > bytes_idle);  // the burst made the ring grow
   CHECK(was_retired);
-  const auto lines = sink->lines();
-  REQUIRE(lines.size() == static_cast<std::size_t>(burst + after));
-  const int first_wrong = first_out_of_place(lines);  // one CHECK for the lot: 20 500 would flood the report
-  INFO("first line out of place: " << first_wrong << (first_wrong >= 0 ? " " + lines[static_cast<std::size_t>(first_wrong)] : ""));
-  CHECK(first_wrong == -1);
+  check_numbered(sink->lines(), burst + after);
 }
 
 TEST_CASE("a steady writer moves to a larger ring the backend made, and gives it back when idle", "[logger][ring]") {
-  auto sink = std::make_shared<gidlog_test::test_sink>();
-  gidlog::options opt;
-  opt.sinks = {sink};
-  gidlog::start(opt);
+  gidlog_test::logger_session session;  // stopped below, before the lines are read
+  const auto& sink = session.sink;
   gidlog::flush();  // this thread's own (one-page) ring is in the baseline
   const gidlog::counters before = gidlog::get_counters();
 
@@ -121,18 +117,12 @@ TEST_CASE("a steady writer moves to a larger ring the backend made, and gives it
   REQUIRE(enlarged);
   CHECK(bytes_enlarged >= before.ring_bytes + 64 * 1024);  // a quarter second at ~10 000/s, in 64-byte slots
   CHECK(given_back);
-  const auto lines = sink->lines();
-  REQUIRE(lines.size() == static_cast<std::size_t>(logged));
-  const int first_wrong = first_out_of_place(lines);
-  INFO("first line out of place: " << first_wrong);
-  CHECK(first_wrong == -1);
+  check_numbered(sink->lines(), logged);
 }
 
 TEST_CASE("a ring that is busy is not retired: a slow steady writer keeps its ring", "[logger][ring]") {
-  auto sink = std::make_shared<gidlog_test::test_sink>();
-  gidlog::options opt;
-  opt.sinks = {sink};
-  gidlog::start(opt);
+  gidlog_test::logger_session session;  // stopped below, before the lines are read
+  const auto& sink = session.sink;
   const std::uint64_t retired_before = gidlog::get_counters().rings_retired;
   // Grow the ring, then keep logging a record every 100 ms for 2.5 s: never a second idle.
   for (int i = 0; i < 5000; ++i) LOG_INFO("r {}", i);

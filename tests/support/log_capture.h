@@ -1,5 +1,6 @@
 #pragma once
 // Helpers for integration tests: start the logger on a test_sink, read files, parse lines.
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -54,5 +55,21 @@ inline std::string read_file(const std::string& path) {
 inline std::string temp_path(const std::string& name) {
   return "/tmp/gidlog_test_" + std::to_string(::getpid()) + "_" + name;
 }
+
+// Starts the logger on a truncated file_sink at temp_path(name) (plus `opt`); stop_and_read()
+// stops it and returns the file's lines, removing the file.
+struct file_session {
+  std::string path;
+  explicit file_session(const std::string& name, gidlog::options opt = {}) : path(temp_path(name)) {
+    opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
+    gidlog::start(opt);
+  }
+  std::vector<std::string> stop_and_read() {
+    gidlog::stop();
+    std::vector<std::string> lines = read_lines(path);
+    std::filesystem::remove(path);
+    return lines;
+  }
+};
 
 }  // namespace gidlog_test

@@ -161,7 +161,8 @@ TEST_CASE("pool: run_for times out a running job and sends it a stop request", "
                         saw_stop = true;
                         return 1;
                       },
-                      gidlog_test::wakeup_deadline(20ms)),  // the worker must take the job first
+                      gidlog_test::wakeup_deadline(250ms)),  // the worker must take the job first (20 ms was
+                                                              // not always enough on a loaded machine)
                   gidlog::task_timeout);
   CHECK(saw_stop);  // run_for waited for the job to return
   CHECK(pool.run_for([] { return 7; }, 10s) == 7);

@@ -114,9 +114,14 @@ GIDLOG_DETAIL_SHARED_STATE __attribute__((tls_model("initial-exec"))) inline thr
 // when the flag is above 6 - L. 0: polling, nobody wakes it; wake_any (7): asleep until a record
 // comes, every level wakes it; 7 - flush_on: in a longer poll while records come slowly, records
 // at flush_on and above wake it. The hot path reads it once per call, after publishing its record;
-// only the backend writes it, when it changes, so the line stays shared in every core's cache.
+// the backend writes it when it changes, and a caller only when it takes it to wake the backend,
+// so the line stays shared in every core's cache. wake_crash (8): a crash drain has begun
+// (src/core/crash.cpp, close_rings): every level enters wake_backend(), which parks every thread but
+// the crash's and the backend's, so no LOG_* call returns after the drain may have passed its
+// record. Nobody takes or overwrites wake_crash.
 alignas(64) GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_backend_sleeping{0};
 constexpr std::uint32_t wake_any = 7;
+constexpr std::uint32_t wake_crash = 8;
 
 // Levels below GIDLOG_ACTIVE_LEVEL are compiled out; LOG_FATAL never is.
 constexpr bool compiled_in(level l) noexcept {
@@ -136,7 +141,8 @@ inline bool enabled(level l) noexcept {
 // queue_policy::drop, or a handler's call while the thread has no producer yet, and counted).
 // `must_keep`: never dropped (a flush request).
 record* claim_slow(bool must_keep, bool& sync) noexcept;
-// Out of line (src/frontend): wakes the sleeping backend (a futex wake, async-signal-safe).
+// Out of line (src/frontend): wakes the sleeping backend (a futex wake, async-signal-safe). During
+// a crash drain (wake_crash) it never returns, but on the crashing thread and the backend.
 void wake_backend() noexcept;
 // Out of line (src/frontend): writes the records signal handlers stashed during this thread's
 // LOG_* call that just ended (its producer's stash), in order, each as if logged now but with its

@@ -84,11 +84,12 @@ std::vector<thread_info> list(std::chrono::milliseconds wait = std::chrono::mill
 //                 	/src/service.cpp:41 +0x4e
 //                 ...
 //                 running task 9 of limiter "replicas", created by gid-4711 at /src/service.cpp:73 in ...
-std::string profile(int debug = 1);
+// `wait`: how long the threads have to answer, as for list(); it returns as soon as all have.
+std::string profile(int debug = 1, std::chrono::milliseconds wait = std::chrono::milliseconds(200));
 
 // The profile(2) entries of the threads with these gids that still exist (no trailing blank line
 // after the last). Used by find_thread_leaks().
-std::string describe(const std::vector<std::uint32_t>& gids);
+std::string describe(const std::vector<std::uint32_t>& gids, std::chrono::milliseconds wait = std::chrono::milliseconds(200));
 
 // The real-time signal that carries stack requests, or 0 before the first list()/profile().
 int stack_signal() noexcept;
