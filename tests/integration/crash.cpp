@@ -667,20 +667,32 @@ int signal_storm(storm_mode mode) {
   return 0;
 }
 
-void check_storm(const char* scenario, bool to_stderr) {
+// Runs a signal-handler scenario's child; its log comes from the file, or from stderr for the
+// paths that write there (never started).
+struct signal_child {
+  gidlog_test::child_result r;
+  std::vector<log_record> log;
+};
+signal_child run_signal_child(const char* scenario, bool to_stderr) {
   std::string path = gidlog_test::temp_path(std::string(scenario) + ".log");
   ::unlink(path.c_str());
   // The handler's record may be formatted and written synchronously, which allocates: unsafe in
-  // a handler that interrupts malloc, which this test's loop never does between its LOG_* calls
+  // a handler that interrupts malloc, which these tests' loops never do between their LOG_* calls
   // (and a handler interrupting a LOG_* call is stashed, never allocating). TSan reports every
   // allocation in a handler regardless, so that one report is off here.
   std::string tsan = child_env("TSAN_OPTIONS");
-  auto r = run_child(scenario, {.env = {"GIDLOG_TEST_LOG=" + path,
-                                        "TSAN_OPTIONS=" + tsan + (tsan.empty() ? "" : ":") + "report_signal_unsafe=0"},
-                                .deadline = std::chrono::seconds(60)});
-  auto log = to_stderr ? gidlog_test::parse_log_text(r.err) : gidlog_test::read_log(path);
+  signal_child c;
+  c.r = run_child(scenario, {.env = {"GIDLOG_TEST_LOG=" + path,
+                                     "TSAN_OPTIONS=" + tsan + (tsan.empty() ? "" : ":") + "report_signal_unsafe=0"},
+                             .deadline = std::chrono::seconds(60)});
+  c.log = to_stderr ? gidlog_test::parse_log_text(c.r.err) : gidlog_test::read_log(path);
   ::unlink(path.c_str());
-  r.err.clear();  // it may be the log itself: too long for the report
+  c.r.err.clear();  // it may be the log itself: too long for the report
+  return c;
+}
+
+void check_storm(const char* scenario, bool to_stderr) {
+  auto [r, log] = run_signal_child(scenario, to_stderr);
   INFO("child " << r.describe());
   INFO("last lines:\n" << gidlog_test::tail_of(log));
   CHECK(r.exited_with(0));
@@ -768,14 +780,7 @@ int nested_handler(storm_mode mode) {
 }
 
 void check_nested(const char* scenario, bool to_stderr) {
-  std::string path = gidlog_test::temp_path(std::string(scenario) + ".log");
-  ::unlink(path.c_str());
-  std::string tsan = child_env("TSAN_OPTIONS");
-  auto r = run_child(scenario, {.env = {"GIDLOG_TEST_LOG=" + path,
-                                        "TSAN_OPTIONS=" + tsan + (tsan.empty() ? "" : ":") + "report_signal_unsafe=0"},
-                                .deadline = std::chrono::seconds(60)});
-  auto log = to_stderr ? gidlog_test::parse_log_text(r.err) : gidlog_test::read_log(path);
-  ::unlink(path.c_str());
+  auto [r, log] = run_signal_child(scenario, to_stderr);
   INFO("child " << r.describe());
   CHECK(r.exited_with(0));
   std::vector<std::string> got;
