@@ -450,8 +450,7 @@ void write_stashed() noexcept {
     set_busy(*p, false);
     // As in commit(): the record is published, then the sleeping backend's flag is read.
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (any && g_backend_sleeping.load(std::memory_order_relaxed) > 6 - static_cast<std::uint32_t>(lvl))
-      wake_backend();
+    if (any) wake_backend_for(static_cast<std::uint32_t>(lvl));
   }
 }
 
@@ -519,7 +518,7 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
     set_busy(*p, false);
     if (grew) {
       // The backend polls too slowly for this thread: wake it if it is in a longer poll.
-      if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();
+      wake_backend_for(6);
       continue;
     }
     if (s.policy == gidlog::queue_policy::drop && !must_keep) {
@@ -533,12 +532,12 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
       std::atomic_signal_fence(std::memory_order_seq_cst);
       set_busy(*p, false);
       p->dropped.store(p->dropped.load(std::memory_order_relaxed) + 1 + stashed, std::memory_order_relaxed);
-      if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();  // it reports drops
+      wake_backend_for(6);  // it reports drops
       return nullptr;
     }
     // block (or grow at its cap). If stop() begins meanwhile, the backend drains this ring before
     // it finishes, and the next round sees the new generation.
-    if (g_backend_sleeping.load(std::memory_order_relaxed) != 0) wake_backend();
+    wake_backend_for(6);
     backoff(round);
   }
 }

@@ -144,6 +144,11 @@ record* claim_slow(bool must_keep, bool& sync) noexcept;
 // Out of line (src/frontend): wakes the sleeping backend (a futex wake, async-signal-safe). During
 // a crash drain (wake_crash) it never returns, but on the crashing thread and the backend.
 void wake_backend() noexcept;
+// Wakes the backend when it sleeps so that a record at `level` must wake it (g_backend_sleeping
+// above 6 - level); 6 (off): whenever it sleeps. One load and a compare with a constant.
+[[gnu::always_inline]] inline void wake_backend_for(std::uint32_t level) noexcept {
+  if (g_backend_sleeping.load(std::memory_order_relaxed) > 6 - level) [[unlikely]] wake_backend();
+}
 // Out of line (src/frontend): writes the records signal handlers stashed during this thread's
 // LOG_* call that just ended (its producer's stash), in order, each as if logged now but with its
 // own timestamp.
@@ -231,8 +236,7 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
   // announcing its sleep and its last look at the rings, so either that look sees this record or
   // this load sees the flag (backend.cpp, "Sleeping").
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (g_backend_sleeping.load(std::memory_order_relaxed) > 6 - static_cast<std::uint32_t>(Lvl)) [[unlikely]]
-    wake_backend();
+  wake_backend_for(static_cast<std::uint32_t>(Lvl));
 }
 
 template <class T>
