@@ -83,7 +83,8 @@ constinit detail::site_info dump_site{level::info, 0, "gidlog", "gidlog", "dump_
 }  // namespace
 
 void dump_backtrace() noexcept {
-  detail::log_call<&dump_site, detail::meta_dump, level::off>(detail::write_action, detail::call_extras{}, "");
+  detail::emit_values_with<detail::meta_dump>(&detail::site_metas_v<&dump_site, detail::meta_dump, level::off>,
+                                                detail::write_action, detail::call_extras{});
   flush();
 }
 

@@ -454,6 +454,30 @@ void write_stashed() noexcept {
   }
 }
 
+unsigned char* reserve_spill(record& r, std::size_t n, const record_meta* meta) noexcept {
+  unsigned char* out = reserve_payload(r, n);
+  if (out == nullptr) make_nomem(r, n, meta->site);
+  return out;
+}
+
+unsigned char* put_string(unsigned char* out, const char* data, std::size_t size) noexcept {
+  const auto n = static_cast<std::uint32_t>(size);
+  std::memcpy(out, &n, 4);
+  copy_string(out + 4, {data, size});
+  return out + 4 + size;
+}
+
+void end_record(record& r, std::uint64_t ts, bool sync) noexcept {
+  r.gid = gidlog::gid();
+  r.context = tl_context;
+  if (!sync) [[likely]] {
+    commit(r, ts, r.meta->wake_above);
+    return;
+  }
+  r.ts = ts;
+  write_sync(r);
+}
+
 record* claim_slow(bool must_keep, bool& sync) noexcept {
   sync = false;
   producer* p = tl_producer;

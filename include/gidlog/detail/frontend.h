@@ -201,7 +201,15 @@ inline record* claim_fast(producer* p) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
   if (w < p->limit.load(std::memory_order_relaxed)) [[likely]] {
-    if (record* slot = stamp_for_generation(p, w)) [[likely]] return slot;
+    // stamp_for_generation, with the generation test as the return's condition (no null test after)
+    record* slot = &p->slots[w & p->mask];
+    stamp_slot(*slot, w, p->mask, p->last_ts);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] {
+      if (slot == nullptr) __builtin_unreachable();  // for the caller's null test
+      return slot;
+    }
+    unstamp_slot(*slot, w, p->mask);
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   set_busy(*p, false);
@@ -214,10 +222,9 @@ inline record* claim_slot(bool must_keep, bool& sync) noexcept {
 }
 
 // Publishes `slot` (claimed by this thread, its fields but ts written) with timestamp `ts`: one
-// release store of its state word; the backend reads nothing else of a slot before it. `Lvl`:
-// the record's level, which decides whether it wakes a sleeping backend (off: whenever it sleeps).
-template <level Lvl = level::off>
-inline void commit(record& slot, std::uint64_t ts) noexcept {
+// release store of its state word; the backend reads nothing else of a slot before it. It wakes a
+// sleeping backend whose flag is above `wake_above` (6 - the record's level; 0: whenever it sleeps).
+inline void commit(record& slot, std::uint64_t ts, std::uint32_t wake_above = 0) noexcept {
   producer* p = tl_producer;
   // The lap tag is in the stamp this thread stored at the claim (the backend never writes a slot).
   const std::uint64_t tag = slot_word(slot).load(std::memory_order_relaxed) & 1;
@@ -236,8 +243,20 @@ inline void commit(record& slot, std::uint64_t ts) noexcept {
   // announcing its sleep and its last look at the rings, so either that look sees this record or
   // this load sees the flag (backend.cpp, "Sleeping").
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  wake_backend_for(static_cast<std::uint32_t>(Lvl));
+  if (g_backend_sleeping.load(std::memory_order_relaxed) > wake_above) [[unlikely]] wake_backend();
 }
+
+// Out of line (src/frontend): the end of every LOG_* call's record, shared by every call site.
+// Stamps r (claimed by claim_fast or claim_slow, meta and payload filled) with this thread's gid
+// and context, then publishes it with time `ts`: commits the slot, or writes it synchronously
+// when claim_slow said `sync` (r is then the caller's own record).
+void end_record(record& r, std::uint64_t ts, bool sync) noexcept;
+
+// The meta a call's gate action selects from its site's metas (see site_metas).
+inline const record_meta* meta_for(const site_metas* metas, std::uint8_t action) noexcept {
+  return reinterpret_cast<const record_meta*>(reinterpret_cast<const unsigned char*>(metas) + (action - write_action));
+}
+static_assert(keep_action - write_action == kept_meta_offset);
 
 template <class T>
 void format_deferred(void* buffer, std::string_view format, const unsigned char* bytes, std::size_t) {
@@ -271,10 +290,11 @@ struct checked_format {
   }
 };
 
-template <const site_info* Site, std::uint8_t Flags, class... A>
-void preformat(record& r, bool kept, const call_extras& x, std::string_view f, const A&... args) noexcept {
-  const record_meta* meta = kept ? &preformatted_meta_v<Site, Flags | meta_kept> : &preformatted_meta_v<Site, Flags>;
-  const std::string_view shown = (Flags & meta_runtime) ? f : Site->format;  // for a failure note
+// The message of a call with an argument that is not copied as a value, formatted here into r
+// under `meta` (a preformatted meta).
+template <std::uint8_t Flags, class... A>
+void preformat(record& r, const record_meta* meta, const call_extras& x, std::string_view f, const A&... args) noexcept {
+  const std::string_view shown = (Flags & meta_runtime) ? f : meta->site->format;  // for a failure note
   try {
     char stack[256];
     auto res = fmt::vformat_to_n(stack, sizeof stack, fmt::string_view(f), fmt::make_format_args(caller_arg(args)...));
@@ -292,57 +312,90 @@ void preformat(record& r, bool kept, const call_extras& x, std::string_view f, c
   }
 }
 
-// The record's payload: the arguments as values when every one travels as a value, else the
-// message formatted here. A run-time format string (meta_runtime) travels with the values.
-template <const site_info* Site, std::uint8_t Flags, class... A>
-[[gnu::always_inline]] inline void encode_call(record& r, std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
-  const bool kept = static_cast<std::int8_t>(action) < 0;  // keep_action
-  if constexpr (all_deferred_v<A...>) {
-    encode_flagged<Site, Flags>(r, kept, x, args...);
-  } else {
-    preformat<Site, Flags>(r, kept, x, f, args...);
-  }
+// Where a LOG_* call writes its record: this thread's next slot, or `local` for the synchronous
+// path (`sync` set), or nullptr when it makes none (dropped, and counted).
+// (`sync` is written only on the slow path, through a flag of its own: the fast path keeps it in
+// a register, not in memory claim_slow may write.)
+[[gnu::always_inline]] inline record* claim_target(record& local, bool& sync) noexcept {
+  if (record* slot = claim_fast(tl_producer)) [[likely]] return slot;
+  bool slow_sync = false;
+  record* slot = claim_slow(false, slow_sync);
+  sync = slow_sync;
+  return slot == nullptr && slow_sync ? &local : slot;
 }
 
-// Fills r (a claimed slot, or a record for the synchronous path) but its timestamp.
-template <const site_info* Site, std::uint8_t Flags, class... A>
-[[gnu::always_inline]] inline void fill_record(record& r, std::uint8_t action, const call_extras& x, std::string_view text,
-                        const A&... args) noexcept {
-  r.gid = gidlog::gid();
-  r.context = tl_context;
-  encode_call<Site, Flags>(r, action, x, text, args...);
-}
-
-// One LOG_* call at level Lvl that passed its level gate with `action` (write_action or keep_action).
-template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
-void log_call(std::uint8_t action, const call_extras& x, std::string_view f, const A&... args) noexcept {
+// One LOG_* call's record from arguments that travel as values (pass_t forms), under
+// metas[action >> 7] (a site's two metas, see site_metas_v). Shared by every call site with the
+// same argument types: the site's own code is its level check and this call, the arguments in
+// registers.
+template <std::uint8_t Flags, class... W>
+[[gnu::always_inline]] inline void emit_body(const site_metas* metas, std::uint8_t action, const call_extras& x,
+                                             W... w) noexcept {
+  record local;
   bool sync = false;
-  record* slot = claim_slot(false, sync);
-  if (slot != nullptr) [[likely]] {
-    // Straight into the slot: a record built on the stack and copied would be read back with wide
-    // loads over narrow stores, which wait for the slot's own stores (a cache miss) to retire.
-    const std::uint64_t ts = arch::cycles();
-    fill_record<Site, Flags>(*slot, action, x, f, args...);
-    commit<Lvl>(*slot, ts);
-  } else if (sync) {
-    record r;
-    r.ts = arch::cycles();
-    fill_record<Site, Flags>(r, action, x, f, args...);
-    write_sync(r);
+  record* r = claim_target(local, sync);
+  if (r == nullptr) [[unlikely]] return;
+  const std::uint64_t ts = arch::cycles();  // the call's time: before the arguments (a signal
+                                            // handler's records during them come after it)
+  encode_wire<Flags>(*r, meta_for(metas, action), x, wire_arg(w)...);
+  end_record(*r, ts, sync);
+}
+
+template <class... W>
+[[gnu::noinline]] void emit_values(const site_metas* metas, std::uint8_t action, W... w) noexcept {
+  emit_body<0>(metas, action, call_extras{}, w...);
+}
+
+// The same with what the flags add before the arguments (a logger, a run-time format string,
+// a count of suppressed calls).
+template <std::uint8_t Flags, class... W>
+[[gnu::noinline]] void emit_values_with(const site_metas* metas, std::uint8_t action, const call_extras& x,
+                                        W... w) noexcept {
+  emit_body<Flags>(metas, action, x, w...);
+}
+
+// One call whose message is formatted here (an argument of a type that does not travel as a
+// value), shared by the sites with the same argument types.
+template <std::uint8_t Flags, class... A>
+[[gnu::noinline]] void emit_formatted(const site_metas* metas, std::uint8_t action, const call_extras& x,
+                                      std::string_view f, const A&... args) noexcept {
+  record local;
+  bool sync = false;
+  record* r = claim_target(local, sync);
+  if (r == nullptr) [[unlikely]] return;
+  const std::uint64_t ts = arch::cycles();
+  preformat<Flags>(*r, meta_for(metas, action), x, f, args...);
+  end_record(*r, ts, sync);
+}
+
+// One LOG_* call at level Lvl that passed its level gate with `action` (write_action or
+// keep_action): the site's metas and the call of the shared encoder.
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
+[[gnu::always_inline]] inline void log_call(std::uint8_t action, const call_extras& x, std::string_view f,
+                                            const A&... args) noexcept {
+  if constexpr (all_deferred_v<A...>) {
+    if constexpr (Flags == 0) {
+      emit_values<pass_t<A>...>(&site_metas_v<Site, Flags, Lvl, A...>, action, pass_arg(args)...);
+    } else {
+      emit_values_with<Flags, pass_t<A>...>(&site_metas_v<Site, Flags, Lvl, A...>, action, x, pass_arg(args)...);
+    }
+  } else {
+    emit_formatted<Flags, A...>(&preformatted_metas_v<Site, Flags, Lvl>, action, x, f, args...);
   }
 }
 
 // A format string checked at compile time (the usual case) ...
 template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
-void log_site(std::uint8_t action, const call_extras& x, checked_format<std::type_identity_t<A>...> f,
-              const A&... args) noexcept {
+[[gnu::always_inline]] inline void log_site(std::uint8_t action, const call_extras& x,
+                                            checked_format<std::type_identity_t<A>...> f, const A&... args) noexcept {
   log_call<Site, Flags, Lvl>(action, x, f.text, args...);
 }
 
 // ... or one made at run time (runtime_format, fmt::runtime): checked by the backend, which
 // writes a line saying what is wrong with it instead of the message.
 template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
-void log_site(std::uint8_t action, call_extras x, runtime_format_string f, const A&... args) noexcept {
+[[gnu::always_inline]] inline void log_site(std::uint8_t action, call_extras x, runtime_format_string f,
+                                            const A&... args) noexcept {
   x.runtime_format = f.text;
   log_call<Site, Flags | meta_runtime, Lvl>(action, x, f.text, args...);
 }

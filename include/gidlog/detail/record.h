@@ -80,7 +80,12 @@ struct record_meta {
   bool preformatted;              // the payload is the whole message, formatted on the caller
   const custom_format_fn* custom;  // per argument; nullptr entries for built-in kinds
   std::uint8_t flags = 0;         // meta_flag bits
+  // Publishing this record wakes a sleeping backend whose flag is above this (see
+  // wake_backend_for): 6 - the call site's level; 0 (whenever it sleeps) for gidlog's own.
+  std::uint8_t wake_above = 0;
 };
+
+constexpr std::uint8_t wake_above_for(level l) noexcept { return static_cast<std::uint8_t>(6 - static_cast<int>(l)); }
 
 // What a call adds to its record besides the arguments (each only when its meta_flag is set).
 struct call_extras {
@@ -187,6 +192,39 @@ inline constexpr const record_meta& meta_v = flagged_meta_v<Site, 0, A...>;
 template <const site_info* Site, std::uint8_t Flags = 0>
 inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true, nullptr,
                                                  static_cast<std::uint8_t>(Flags & ~meta_runtime)};
+
+// A LOG_* call site's metas: `written`, and `kept` for a record kept in the backtrace ring
+// (meta_kept), placed at the distance between the gate's two actions (keep_action - write_action
+// bytes, see call_gate.h) so that a call finds its meta by adding its action to the address, with
+// no branch and no multiplication. Data of the site alone; the code that encodes a call is shared
+// by every site with the same argument types.
+inline constexpr std::size_t kept_meta_offset = 0x80;
+struct site_metas {
+  record_meta written;
+  unsigned char gap[kept_meta_offset - sizeof(record_meta)] = {};
+  record_meta kept;
+};
+static_assert(offsetof(site_metas, kept) == kept_meta_offset);
+
+constexpr record_meta with_flags(record_meta m, std::uint8_t flags) noexcept {
+  m.flags = flags;
+  return m;
+}
+
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
+inline constexpr record_meta site_meta_v{Site,  kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
+                                         any_custom_v<A...> ? customs_of<A...> : nullptr, Flags, wake_above_for(Lvl)};
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
+inline constexpr site_metas site_metas_v{site_meta_v<Site, Flags, Lvl, A...>, {},
+                                         with_flags(site_meta_v<Site, Flags, Lvl, A...>, Flags | meta_kept)};
+
+template <const site_info* Site, std::uint8_t Flags, level Lvl>
+inline constexpr record_meta preformatted_site_meta_v{Site, nullptr, 1, true, nullptr,
+                                                      static_cast<std::uint8_t>(Flags & ~meta_runtime), wake_above_for(Lvl)};
+template <const site_info* Site, std::uint8_t Flags, level Lvl>
+inline constexpr site_metas preformatted_metas_v{
+    preformatted_site_meta_v<Site, Flags, Lvl>, {},
+    with_flags(preformatted_site_meta_v<Site, Flags, Lvl>, static_cast<std::uint8_t>((Flags & ~meta_runtime) | meta_kept))};
 
 // ---- encoding ----------------------------------------------------------------------------------
 
@@ -301,6 +339,14 @@ inline unsigned char* reserve_payload(record& r, std::size_t n) noexcept {
   return p;
 }
 
+// reserve_payload for a payload that does not fit the record, out of line (src/frontend): the
+// malloc'ed block, or nullptr after turning r into a nomem record for meta's site.
+unsigned char* reserve_spill(record& r, std::size_t n, const record_meta* meta) noexcept;
+
+// A string argument as it travels: a 4-byte length, then its bytes. Out of line (src/frontend):
+// one copy of copy_string's branches for every call site's strings.
+unsigned char* put_string(unsigned char* out, const char* data, std::size_t size) noexcept;
+
 // Turns r into a record saying that `want` payload bytes for `site` could not be allocated.
 inline void make_nomem(record& r, std::size_t want, const site_info* site) noexcept {
   auto w = static_cast<std::uint32_t>(want > UINT32_MAX ? UINT32_MAX : want);
@@ -378,22 +424,75 @@ template <class T>
   }
 }
 
-// encode_flagged's work, on the arguments' wire forms, under `meta`. Inlined into the call site:
-// out of line, the arguments went through the stack by reference and the call cost a dozen
-// instructions of a call that costs about 75.
+// The type an argument is handed to the shared encoder as (see detail/frontend.h, emit_values): a
+// value in a register wherever it travels as a value (integers widened as on the wire, every
+// string but a C string as a view, pointers as const void*), a reference to a captured object.
+// Sites whose arguments differ only in ways the wire forgets share one encoder.
+template <class T>
+auto pass_type_id() {
+  constexpr int k = kind_of<T>();
+  if constexpr (k == int(arg_kind::custom) || k == int(arg_kind::f80)) return std::type_identity<const T&>{};
+  else if constexpr (k == int(arg_kind::string)) {
+    if constexpr (is_c_string_v<T>) return std::type_identity<const char*>{};
+    else return std::type_identity<std::string_view>{};
+  } else return std::type_identity<decltype(wire_value(std::declval<const T&>()))>{};
+}
+template <class T>
+using pass_t = typename decltype(pass_type_id<std::decay_t<T>>())::type;
+
+template <class T>
+[[gnu::always_inline]] inline pass_t<T> pass_arg(const T& v) noexcept {
+  using D = std::decay_t<T>;
+  if constexpr (std::is_reference_v<pass_t<T>> || is_c_string_v<D>) return v;
+  else if constexpr (is_string_arg_v<D>) return as_string_view(v);
+  else return wire_value(v);
+}
+
+// encode_flagged's work, on the arguments' wire forms, under `meta`: inlined into the encoder of
+// a list of argument types (emit_values) or of a gidlog record.
+// An argument into the payload at `out`. A string of 4 to 16 bytes (most words, names and ids)
+// is copied here with two overlapping loads and stores; any other goes through put_string.
+template <class T>
+[[gnu::always_inline]] inline unsigned char* encode_passed(unsigned char* out, const T& v) noexcept {
+  if constexpr (std::is_same_v<T, std::string_view>) {
+    const std::size_t n = v.size();
+    if (n - 4 > 12) return put_string(out, v.data(), n);
+    const auto len = static_cast<std::uint32_t>(n);
+    std::memcpy(out, &len, 4);
+    if (n >= 8) {
+      std::uint64_t a, b;
+      std::memcpy(&a, v.data(), 8);
+      std::memcpy(&b, v.data() + n - 8, 8);
+      std::memcpy(out + 4, &a, 8);
+      std::memcpy(out + 4 + n - 8, &b, 8);
+    } else {
+      std::uint32_t a, b;
+      std::memcpy(&a, v.data(), 4);
+      std::memcpy(&b, v.data() + n - 4, 4);
+      std::memcpy(out + 4, &a, 4);
+      std::memcpy(out + 4 + n - 4, &b, 4);
+    }
+    return out + 4 + n;
+  } else {
+    return encode_one(out, v);
+  }
+}
+
 template <std::uint8_t Flags, class... W>
 [[gnu::always_inline]] inline void encode_wire(record& r, const record_meta* meta, const call_extras& x,
                                                const W&... w) noexcept {
   std::size_t n = (std::size_t{0} + ... + encoded_size(w));
   if constexpr (Flags != 0) n += prefix_size(Flags, x);
-  unsigned char* out = reserve_payload(r, n);
-  if (out == nullptr) [[unlikely]] {
-    make_nomem(r, n, meta->site);
+  unsigned char* out;
+  if (n <= record::inline_capacity) [[likely]] {
+    r.size = static_cast<std::uint32_t>(n);
+    out = r.payload.bytes;
+  } else if ((out = reserve_spill(r, n, meta)) == nullptr) {
     return;
   }
   r.meta = meta;
   if constexpr (Flags != 0) out = write_prefix(out, Flags, x);
-  ((out = encode_one(out, w)), ...);
+  ((out = encode_passed(out, w)), ...);
 }
 
 // Fills r.meta/r.size/r.payload from the arguments. When the spill cannot be allocated, r
