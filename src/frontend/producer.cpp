@@ -527,7 +527,7 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
       p->limit.store(room_limit(*p), std::memory_order_relaxed);
     }
     if (w < p->limit.load(std::memory_order_relaxed)) {
-      if (record* slot = stamp_for_generation(p, w)) return slot;
+      if (record* slot = &p->slots[w & p->mask]; stamp_for_generation(p, w, slot)) return slot;
       std::atomic_signal_fence(std::memory_order_seq_cst);
       set_busy(*p, false);
       continue;  // stop() began: attach again, or go synchronous

@@ -146,9 +146,10 @@ record* claim_slow(bool must_keep, bool& sync) noexcept;
 void wake_backend() noexcept;
 // Wakes the backend when it sleeps so that a record at `level` must wake it (g_backend_sleeping
 // above 6 - level); 6 (off): whenever it sleeps. One load and a compare with a constant.
-[[gnu::always_inline]] inline void wake_backend_for(std::uint32_t level) noexcept {
-  if (g_backend_sleeping.load(std::memory_order_relaxed) > 6 - level) [[unlikely]] wake_backend();
+[[gnu::always_inline]] inline void wake_backend_above(std::uint32_t threshold) noexcept {
+  if (g_backend_sleeping.load(std::memory_order_relaxed) > threshold) [[unlikely]] wake_backend();
 }
+[[gnu::always_inline]] inline void wake_backend_for(std::uint32_t level) noexcept { wake_backend_above(6 - level); }
 // Out of line (src/frontend): writes the records signal handlers stashed during this thread's
 // LOG_* call that just ended (its producer's stash), in order, each as if logged now but with its
 // own timestamp.
@@ -177,17 +178,16 @@ inline void unstamp_slot(record& slot, std::uint64_t w, std::uint64_t mask) noex
 // Only the owning thread writes `busy`, and reads it plainly; the backend reads it atomically.
 inline void set_busy(producer& p, bool b) noexcept { std::atomic_ref<bool>(p.busy).store(b, std::memory_order_relaxed); }
 
-// Stamps slot w of a busy producer with room, then checks the logger generation after the stamp:
-// the slot, or nullptr (stamp taken back) when stop() or a restart began.
-inline record* stamp_for_generation(producer* p, std::uint64_t w) noexcept {
-  record* slot = &p->slots[w & p->mask];
+// Stamps `slot` (slot w of a busy producer with room), then checks the logger generation after
+// the stamp: true, or false (stamp taken back) when stop() or a restart began.
+inline bool stamp_for_generation(producer* p, std::uint64_t w, record* slot) noexcept {
   stamp_slot(*slot, w, p->mask, p->last_ts);
   // The stamp before the generation load, for the compiler; the CPU-level order is forced from
   // the stopping side with membarrier(2) (see lifecycle.cpp).
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return slot;
+  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return true;
   unstamp_slot(*slot, w, p->mask);
-  return nullptr;
+  return false;
 }
 
 // Claims this thread's next slot: marks the thread busy, stores the slot's stamp (the previous
@@ -201,15 +201,11 @@ inline record* claim_fast(producer* p) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::uint64_t w = p->write.load(std::memory_order_relaxed);
   if (w < p->limit.load(std::memory_order_relaxed)) [[likely]] {
-    // stamp_for_generation, with the generation test as the return's condition (no null test after)
     record* slot = &p->slots[w & p->mask];
-    stamp_slot(*slot, w, p->mask, p->last_ts);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] {
+    if (stamp_for_generation(p, w, slot)) [[likely]] {
       if (slot == nullptr) __builtin_unreachable();  // for the caller's null test
       return slot;
     }
-    unstamp_slot(*slot, w, p->mask);
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   set_busy(*p, false);
@@ -243,7 +239,7 @@ inline void commit(record& slot, std::uint64_t ts, std::uint32_t wake_above = 0)
   // announcing its sleep and its last look at the rings, so either that look sees this record or
   // this load sees the flag (backend.cpp, "Sleeping").
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (g_backend_sleeping.load(std::memory_order_relaxed) > wake_above) [[unlikely]] wake_backend();
+  wake_backend_above(wake_above);
 }
 
 // Out of line (src/frontend): the end of every LOG_* call's record, shared by every call site.
@@ -314,18 +310,13 @@ void preformat(record& r, const record_meta* meta, const call_extras& x, std::st
 
 // Where a LOG_* call writes its record: this thread's next slot, or `local` for the synchronous
 // path (`sync` set), or nullptr when it makes none (dropped, and counted).
-// (`sync` is written only on the slow path, through a flag of its own: the fast path keeps it in
-// a register, not in memory claim_slow may write.)
 [[gnu::always_inline]] inline record* claim_target(record& local, bool& sync) noexcept {
-  if (record* slot = claim_fast(tl_producer)) [[likely]] return slot;
-  bool slow_sync = false;
-  record* slot = claim_slow(false, slow_sync);
-  sync = slow_sync;
-  return slot == nullptr && slow_sync ? &local : slot;
+  record* slot = claim_slot(false, sync);
+  return slot == nullptr && sync ? &local : slot;
 }
 
-// One LOG_* call's record from arguments that travel as values (pass_t forms), under
-// metas[action >> 7] (a site's two metas, see site_metas_v). Shared by every call site with the
+// One LOG_* call's record from arguments that travel as values (pass_t forms), under the meta
+// its gate's action selects (meta_for). Shared by every call site with the
 // same argument types: the site's own code is its level check and this call, the arguments in
 // registers.
 template <std::uint8_t Flags, class... W>

@@ -181,17 +181,25 @@ inline constexpr custom_format_fn customs_of[sizeof...(A) + 1] = {custom_fn_of<s
 template <class... A>
 constexpr bool any_custom_v = ((deferred_format<std::decay_t<A>>::value || std_capture<std::decay_t<A>>::value) || ...);
 
+// A site's meta for a record at level Lvl (which decides whether it wakes a sleeping backend).
+template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
+inline constexpr record_meta site_meta_v{Site,  kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
+                                         any_custom_v<A...> ? customs_of<A...> : nullptr, Flags, wake_above_for(Lvl)};
+
+// A preformatted record carries no run-time format string: the text is already made.
+template <const site_info* Site, std::uint8_t Flags, level Lvl>
+inline constexpr record_meta preformatted_site_meta_v{Site, nullptr, 1, true, nullptr,
+                                                      static_cast<std::uint8_t>(Flags & ~meta_runtime), wake_above_for(Lvl)};
+
+// gidlog's own records (level off: they wake a sleeping backend whatever its flag).
 template <const site_info* Site, std::uint8_t Flags, class... A>
-inline constexpr record_meta flagged_meta_v{Site, kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
-                                            any_custom_v<A...> ? customs_of<A...> : nullptr, Flags};
+inline constexpr const record_meta& flagged_meta_v = site_meta_v<Site, Flags, level::off, A...>;
 
 template <const site_info* Site, class... A>
 inline constexpr const record_meta& meta_v = flagged_meta_v<Site, 0, A...>;
 
-// A preformatted record carries no run-time format string: the text is already made.
 template <const site_info* Site, std::uint8_t Flags = 0>
-inline constexpr record_meta preformatted_meta_v{Site, nullptr, 1, true, nullptr,
-                                                 static_cast<std::uint8_t>(Flags & ~meta_runtime)};
+inline constexpr const record_meta& preformatted_meta_v = preformatted_site_meta_v<Site, Flags, level::off>;
 
 // A LOG_* call site's metas: `written`, and `kept` for a record kept in the backtrace ring
 // (meta_kept), placed at the distance between the gate's two actions (keep_action - write_action
@@ -212,15 +220,9 @@ constexpr record_meta with_flags(record_meta m, std::uint8_t flags) noexcept {
 }
 
 template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
-inline constexpr record_meta site_meta_v{Site,  kinds_of<A...>, static_cast<std::uint8_t>(sizeof...(A)), false,
-                                         any_custom_v<A...> ? customs_of<A...> : nullptr, Flags, wake_above_for(Lvl)};
-template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
 inline constexpr site_metas site_metas_v{site_meta_v<Site, Flags, Lvl, A...>, {},
                                          with_flags(site_meta_v<Site, Flags, Lvl, A...>, Flags | meta_kept)};
 
-template <const site_info* Site, std::uint8_t Flags, level Lvl>
-inline constexpr record_meta preformatted_site_meta_v{Site, nullptr, 1, true, nullptr,
-                                                      static_cast<std::uint8_t>(Flags & ~meta_runtime), wake_above_for(Lvl)};
 template <const site_info* Site, std::uint8_t Flags, level Lvl>
 inline constexpr site_metas preformatted_metas_v{
     preformatted_site_meta_v<Site, Flags, Lvl>, {},
@@ -265,21 +267,28 @@ template <class T>
 // Copies a string's bytes (an argument's on the caller, a piece of a text or JSON line on the
 // backend). Up to 32 bytes they are two overlapping loads and stores here (under 4, byte by byte),
 // instead of a call to memcpy (which also made the caller save its registers around it).
-[[gnu::always_inline]] inline void copy_string(unsigned char* out, std::string_view s) noexcept {
-  const std::size_t n = s.size();
-  const char* in = s.data();
-  if (n >= 8 && n <= 16) {
+// 4 to 16 bytes: two overlapping loads and stores.
+[[gnu::always_inline]] inline void copy_4_to_16(unsigned char* out, const char* in, std::size_t n) noexcept {
+  if (n >= 8) {
     std::uint64_t a, b;
     std::memcpy(&a, in, 8);
     std::memcpy(&b, in + n - 8, 8);
     std::memcpy(out, &a, 8);
     std::memcpy(out + n - 8, &b, 8);
-  } else if (n >= 4 && n < 8) {
+  } else {
     std::uint32_t a, b;
     std::memcpy(&a, in, 4);
     std::memcpy(&b, in + n - 4, 4);
     std::memcpy(out, &a, 4);
     std::memcpy(out + n - 4, &b, 4);
+  }
+}
+
+[[gnu::always_inline]] inline void copy_string(unsigned char* out, std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  const char* in = s.data();
+  if (n >= 4 && n <= 16) {
+    copy_4_to_16(out, in, n);
   } else if (n > 16 && n <= 32) {
     unsigned char a[16], b[16];
     std::memcpy(a, in, 16);
@@ -448,10 +457,8 @@ template <class T>
   else return wire_value(v);
 }
 
-// encode_flagged's work, on the arguments' wire forms, under `meta`: inlined into the encoder of
-// a list of argument types (emit_values) or of a gidlog record.
 // An argument into the payload at `out`. A string of 4 to 16 bytes (most words, names and ids)
-// is copied here with two overlapping loads and stores; any other goes through put_string.
+// is copied here; any other goes through put_string.
 template <class T>
 [[gnu::always_inline]] inline unsigned char* encode_passed(unsigned char* out, const T& v) noexcept {
   if constexpr (std::is_same_v<T, std::string_view>) {
@@ -459,25 +466,15 @@ template <class T>
     if (n - 4 > 12) return put_string(out, v.data(), n);
     const auto len = static_cast<std::uint32_t>(n);
     std::memcpy(out, &len, 4);
-    if (n >= 8) {
-      std::uint64_t a, b;
-      std::memcpy(&a, v.data(), 8);
-      std::memcpy(&b, v.data() + n - 8, 8);
-      std::memcpy(out + 4, &a, 8);
-      std::memcpy(out + 4 + n - 8, &b, 8);
-    } else {
-      std::uint32_t a, b;
-      std::memcpy(&a, v.data(), 4);
-      std::memcpy(&b, v.data() + n - 4, 4);
-      std::memcpy(out + 4, &a, 4);
-      std::memcpy(out + 4 + n - 4, &b, 4);
-    }
+    copy_4_to_16(out + 4, v.data(), n);
     return out + 4 + n;
   } else {
     return encode_one(out, v);
   }
 }
 
+// encode_flagged's work, on the arguments' wire forms, under `meta`: inlined into the encoder of
+// a list of argument types (emit_values) or of a gidlog record.
 template <std::uint8_t Flags, class... W>
 [[gnu::always_inline]] inline void encode_wire(record& r, const record_meta* meta, const call_extras& x,
                                                const W&... w) noexcept {
