@@ -86,6 +86,8 @@ inline void context_release(const context_node* n) noexcept {
 
 }  // namespace detail
 
+class trace_context;  // <gidlog/trace_context.h>: a W3C trace context (trace id, span id, flags)
+
 // A snapshot of a thread's context fields; cheap to copy (shared, immutable).
 class context {
  public:
@@ -125,6 +127,11 @@ class context_scope {
   // Installs a snapshot taken with context::get() (on this or another thread), on top of this
   // thread's own fields.
   explicit context_scope(const context& snapshot);
+  // Puts a trace context on this thread (include <gidlog/trace_context.h>): the fields trace_id,
+  // span_id and trace_flags (lowercase hex, as in a traceparent header), and parent_span_id when
+  // it has a parent span (an outer scope's parent_span_id is hidden when it has none). Records
+  // carry them like any other field; trace_context::current() reads them back.
+  explicit context_scope(const trace_context& trace);
   context_scope(const context_scope&) = delete;
   context_scope& operator=(const context_scope&) = delete;
   ~context_scope();

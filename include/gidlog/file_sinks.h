@@ -77,6 +77,9 @@ struct json_sink_options {
 //   ts      RFC 3339 time in UTC with nanoseconds and "Z", whatever options::utc says
 //   level   "TRACE" "DEBUG" "INFO" "WARN" "ERROR" "FATAL"
 //   gid     the logging thread's TID (number)
+//   trace_id, span_id, trace_flags   only under a trace context (<gidlog/trace_context.h>):
+//           the context fields of these names, lifted out of ctx to the top level as
+//           OpenTelemetry's log data model names them; parent_span_id stays in ctx
 //   file, line, func, logger   the call site: file base name, line number, function, logger name
 //   msg     the formatted message, as the text sinks show it
 //   tmpl    the format string as written, names included (same call site, same tmpl)
@@ -92,7 +95,8 @@ struct json_sink_options {
 //   ctx     the thread's context_scope fields as an object, only when there are any (keys
 //           already used in it get "f_" in front as below, the fixed keys are free there)
 //
-// Key clashes: an argument whose name equals one of the keys above, or the name of an earlier
+// Key clashes: an argument whose name equals one of the keys above (trace_id, span_id and
+// trace_flags included, with or without a trace context), or the name of an earlier
 // argument, is written as "f_" + name, repeated until the key is unused ({msg} -> "f_msg"), so
 // an object never has two equal keys.
 //

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include <gidlog/arch/cpu.h>
+#include <gidlog/trace_context.h>
 
 #include "core/shared.h"
+#include "core/trace_fields.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -62,6 +64,10 @@ void put(std::vector<pending_field>& out, std::string_view key, const field_valu
     }
   }
   out.push_back({std::string(key), v, std::string(str)});
+}
+
+void drop(std::vector<pending_field>& out, std::string_view key) {
+  std::erase_if(out, [&](const pending_field& f) { return f.key == key; });
 }
 
 void take(std::vector<pending_field>& out, const context_node* n) {
@@ -150,6 +156,30 @@ context_scope::context_scope(const context& snapshot) : saved_(detail::tl_contex
     detail::take(all, snapshot.node_);
     mine_ = detail::pack(all);
   }
+  detail::tl_context = mine_;
+}
+
+context_scope::context_scope(const trace_context& trace) : saved_(detail::tl_context) {
+  if (!trace.valid()) {  // nothing to add: the outer context stays in effect
+    mine_ = saved_;
+    detail::context_acquire(mine_);
+    return;
+  }
+  std::vector<detail::pending_field> all;
+  detail::take(all, saved_);
+  field_value fv;
+  fv.type = field_value::kind::string;
+  namespace names = detail::trace_field;
+  detail::put(all, names::trace_id, fv, trace.trace_id());
+  detail::put(all, names::span_id, fv, trace.span_id());
+  const char flags[2] = {"0123456789abcdef"[trace.flags() >> 4], "0123456789abcdef"[trace.flags() & 0xf]};
+  detail::put(all, names::trace_flags, fv, std::string_view(flags, 2));
+  if (trace.has_parent()) {
+    detail::put(all, names::parent_span_id, fv, trace.parent_span_id());
+  } else {
+    detail::drop(all, names::parent_span_id);  // an outer span's parent is not this span's
+  }
+  mine_ = detail::pack(all);
   detail::tl_context = mine_;
 }
 

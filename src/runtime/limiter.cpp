@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/job_span.h"
 #include "runtime/pool_core.h"
 #include "runtime/registry.h"
 #include "runtime/runtime_log.h"
@@ -280,6 +281,7 @@ bool limiter_go(const std::shared_ptr<limiter_core>& core, std::unique_ptr<limit
         const std::string tname = ctx.core->name_.substr(0, 10) + "-go";
         ::pthread_setname_np(::pthread_self(), tname.c_str());
         const context_scope job_context{ctx.context};
+        const job_span span;  // on a pool, the pool's run_job makes the span instead
         GIDLOG_RT_DEBUG_("{owner}: job {job} thread gid-{executor} started", ctx.core->owner_, ctx.id, gid());
         run_go(ctx, key);
       });

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "introspect/thread_origin.h"
+#include "runtime/job_span.h"
 #include "runtime/pool_core.h"
 #include "runtime/registry.h"
 #include "runtime/runtime_log.h"
@@ -271,6 +272,7 @@ void pool_core::run_job(worker_slot& w, job* j) {
   on_taken();
   const std::uint32_t me = w.gid.load(std::memory_order_relaxed);
   const context_scope job_context{j->context_};  // the job's records, and the hop records, carry it
+  const job_span span;                            // in a child of the submitter's span, if it has one
   const std::int64_t t0 = now_ticks();
   const std::int64_t waited = t0 - j->submit_ticks_;
   set_task_executor(j->entry_, me);

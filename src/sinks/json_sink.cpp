@@ -17,6 +17,7 @@
 #include <gidlog/file_sinks.h>
 #include <gidlog/sink.h>
 
+#include "core/trace_fields.h"
 #include "sinks/json_writer.h"
 #include "sinks/log_file.h"
 
@@ -28,7 +29,8 @@ using detail::escaped_bound;
 using detail::json_cursor;
 using detail::value_bound;
 
-// The keys every line has; an argument may not take one of them.
+// The keys every line has, and those a trace context adds; an argument may not take one of them
+// (whether or not the line has a trace context: an argument's key is chosen once per call site).
 bool fixed_key(std::string_view k) noexcept {
   switch (k.size()) {
     case 2: return k == "ts";
@@ -36,9 +38,23 @@ bool fixed_key(std::string_view k) noexcept {
     case 4: return k == "file" || k == "line" || k == "func" || k == "tmpl";
     case 5: return k == "level";
     case 6: return k == "logger";
+    case 7: return k == detail::trace_field::span_id;
+    case 8: return k == detail::trace_field::trace_id;
+    case 11: return k == detail::trace_field::trace_flags;
     default: return false;
   }
 }
+
+// The context fields written at the top level of a line rather than in "ctx": a W3C trace
+// context's, with the names OpenTelemetry's log data model gives them. Index into
+// json_line::top_, in the order they are written; -1 for the others.
+int top_level_context_key(std::string_view k) noexcept {
+  if (k == detail::trace_field::trace_id) return 0;
+  if (k == detail::trace_field::span_id) return 1;
+  if (k == detail::trace_field::trace_flags) return 2;
+  return -1;
+}
+constexpr std::string_view top_level_keys[3] = {",\"trace_id\":", ",\"span_id\":", ",\"trace_flags\":"};
 
 // Each member's key: how many "f_" go in front of its name so that no two keys of the object are
 // equal, and none is a fixed key (top level). Returns the bytes the keys take at most.
@@ -160,13 +176,19 @@ class json_line {
  private:
   const site_parts& parts_of(const log_line& l);
   void refresh_date(std::int64_t sec);
+  // Splits l.context into top_ and ctx_ (bound()'s, for write()).
+  void split_context(const log_line& l);
 
   const site_parts* site_ = nullptr;  // bound()'s, for write()
   // Direct-mapped by the format string's address and the line: two sites that share a slot take
   // turns rebuilding it, which costs time, never correctness.
   std::array<site_parts, 256> sites_;
   std::vector<std::uint32_t> prefixes_;  // scratch: per member, how many "f_"
-  std::int64_t cached_sec_ = INT64_MIN;
+  // The line's context: the members of "ctx" (a view of l.context, or of ctx_rest_ when some
+  // fields went to the top level), and the top-level ones (top_level_keys' order; null if absent).
+  std::span<const field> ctx_;
+  std::vector<field> ctx_rest_;
+  const field* top_[3] = {};  std::int64_t cached_sec_ = INT64_MIN;
   // {"ts":"YYYY-MM-DDTHH:MM:SS.   for cached_sec_
   static constexpr std::size_t date_size = 27;
   char date_[date_size + 1] = {};
@@ -188,14 +210,35 @@ void json_line::refresh_date(std::int64_t sec) {
   cached_sec_ = sec;
 }
 
+void json_line::split_context(const log_line& l) {
+  top_[0] = top_[1] = top_[2] = nullptr;
+  ctx_ = l.context;
+  bool any = false;
+  for (const field& f : l.context) {
+    const int k = top_level_context_key(f.name);
+    if (k >= 0) {
+      top_[k] = &f;
+      any = true;
+    }
+  }
+  if (!any) return;  // no trace context: "ctx" is l.context as it is
+  ctx_rest_.clear();  // keeps its capacity: no allocation once warm
+  for (const field& f : l.context)
+    if (top_level_context_key(f.name) < 0) ctx_rest_.push_back(f);
+  ctx_ = ctx_rest_;
+}
+
 std::size_t json_line::bound(const log_line& l) {
   site_ = &parts_of(l);
+  split_context(l);
   // The time, level and gid (80), the site's parts, the message and the values escaped at worst,
   // the context.
   std::size_t bound = 80 + site_->size() + escaped_bound(l.message.size());
   for (const field& f : l.fields) bound += value_bound(f.value);
-  if (!l.context.empty()) bound += 16 + choose_keys(l.context, false, prefixes_);
-  for (const field& f : l.context) bound += value_bound(f.value);
+  for (std::size_t k = 0; k < 3; ++k)
+    if (top_[k] != nullptr) bound += top_level_keys[k].size() + value_bound(top_[k]->value);
+  if (!ctx_.empty()) bound += 16 + choose_keys(ctx_, false, prefixes_);
+  for (const field& f : ctx_) bound += value_bound(f.value);
   return bound;
 }
 
@@ -215,6 +258,11 @@ std::size_t json_line::write(const log_line& l, char* out) {
   c.raw(level_name(l.level));
   c.lit("\",\"gid\":");
   c.integer(l.gid);
+  for (std::size_t k = 0; k < 3; ++k) {
+    if (top_[k] == nullptr) continue;
+    c.raw(top_level_keys[k]);
+    c.value(top_[k]->value);
+  }
   c.raw(site.middle());
   c.escaped(l.message);
   c.raw(site.tmpl());
@@ -222,9 +270,9 @@ std::size_t json_line::write(const log_line& l, char* out) {
     c.raw(site.key(i));
     c.value(l.fields[i].value);
   }
-  if (!l.context.empty()) {
+  if (!ctx_.empty()) {
     c.lit(",\"ctx\":{");
-    write_members(c, l.context, false, prefixes_);
+    write_members(c, ctx_, false, prefixes_);
     c.ch('}');
   }
   c.lit("}\n");

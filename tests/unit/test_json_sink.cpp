@@ -490,3 +490,55 @@ TEST_CASE("json_sink: a write error is thrown, and the line is not taken", "[jso
   CHECK_THROWS_AS(sink->write(make_line("second")), std::system_error);  // needs room: fails
   CHECK_THROWS_AS(sink->flush(), std::system_error);
 }
+
+// A W3C trace context's fields go to the top level, after gid, as OpenTelemetry's log data model
+// names them (trace_id, span_id, trace_flags); parent_span_id and the other fields stay in ctx.
+TEST_CASE("json_sink: trace_id, span_id and trace_flags at the top level, out of ctx", "[json][trace_context]") {
+  json_file f("json_trace");
+  const gidlog::field fields[] = {{"n", i64(1)}};
+  const gidlog::field ctx[] = {{"req", str("r-42")},
+                               {"trace_id", str("4bf92f3577b34da6a3ce929d0e0e4736")},
+                               {"span_id", str("00f067aa0ba902b7")},
+                               {"trace_flags", str("01")},
+                               {"parent_span_id", str("b7ad6b7169203331")}};
+  auto l = make_line("hop 1", fields, ctx);
+  l.format = "hop {n}";
+  const std::string expected =
+      R"({"ts":"2026-11-30T09:15:02.117503211Z","level":"INFO","gid":4711,)"
+      R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","trace_flags":"01",)"
+      R"("file":"auth.cpp","line":12,"func":"login","logger":"main","msg":"hop 1","tmpl":"hop {n}","n":1,)"
+      R"("ctx":{"req":"r-42","parent_span_id":"b7ad6b7169203331"}})";
+  f.sink->write(l);
+  // The same site with only the trace fields in its context: no "ctx" at all; then none at all.
+  const gidlog::field only_trace[] = {{"span_id", str("00f067aa0ba902b7")}, {"trace_id", str("4bf92f3577b34da6a3ce929d0e0e4736")}};
+  l.context = only_trace;
+  f.sink->write(l);
+  l.context = {};
+  f.sink->write(l);
+  auto ls = f.lines();
+  REQUIRE(ls.size() == 3);
+  CHECK(ls[0] == expected);
+  CHECK(ls[1] ==
+        R"({"ts":"2026-11-30T09:15:02.117503211Z","level":"INFO","gid":4711,)"
+        R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7",)"
+        R"("file":"auth.cpp","line":12,"func":"login","logger":"main","msg":"hop 1","tmpl":"hop {n}","n":1})");
+  CHECK(ls[2] ==
+        R"({"ts":"2026-11-30T09:15:02.117503211Z","level":"INFO","gid":4711,)"
+        R"("file":"auth.cpp","line":12,"func":"login","logger":"main","msg":"hop 1","tmpl":"hop {n}","n":1})");
+  for (const std::string& s : ls) CHECK_NOTHROW(json::parse(s));
+}
+
+TEST_CASE("json_sink: an argument named trace_id, span_id or trace_flags gets f_ in front", "[json][trace_context]") {
+  json_file f("json_trace_clash");
+  const gidlog::field fields[] = {{"trace_id", str("mine")}, {"span_id", i64(2)}, {"trace_flags", i64(3)}};
+  const gidlog::field ctx[] = {{"trace_id", str("4bf92f3577b34da6a3ce929d0e0e4736")}, {"span_id", str("00f067aa0ba902b7")}};
+  const json with = f.one(make_line("m", fields, ctx));
+  CHECK(keys_of(with) == std::vector<std::string>{"ts", "level", "gid", "trace_id", "span_id", "file", "line", "func", "logger",
+                                                  "msg", "tmpl", "f_trace_id", "f_span_id", "f_trace_flags"});
+  CHECK(with["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(with["f_trace_id"] == "mine");
+  json_file g("json_trace_clash_nocontext");
+  const json without = g.one(make_line("m", fields));
+  CHECK(without["f_trace_id"] == "mine");
+  CHECK(!without.contains("trace_id"));
+}
