@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +57,15 @@ struct error_log {
     return false;
   }
 };
+
+// The records matching `match` (e.g. "REQ=r-42"), as `journalctl -o json` gives them.
+std::vector<json> query(const gidlog_test::journald_daemon& d, const std::string& match) {
+  std::vector<json> out;
+  std::istringstream in(d.journalctl({"-o", "json", match}));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
 
 std::vector<std::string> messages_of(const std::vector<json>& recs) {
   std::vector<std::string> out;
@@ -139,7 +149,7 @@ TEST_CASE("journald sink: every record once, in order, each key a journal field,
   gidlog::flush();
   const std::int64_t t1 = now_usec();
   d.sync();
-  const std::vector<json> recs = d.query({"REQ=r-42"});
+  const std::vector<json> recs = query(d, "REQ=r-42");
   gidlog::stop();
   INFO("journald said: " << d.output());
 
@@ -194,7 +204,7 @@ TEST_CASE("journald sink: a record larger than a datagram arrives whole through 
   }
   gidlog::flush();
   d.sync();
-  const std::vector<json> recs = d.query({"REQ=big-1"});
+  const std::vector<json> recs = query(d, "REQ=big-1");
   gidlog::stop();
   INFO("journald said: " << d.output());
   REQUIRE(recs.size() == 3);
@@ -246,7 +256,7 @@ TEST_CASE("journald sink: no journald is a sink error, counted, reported and ret
   log("started", 30);
   gidlog::flush();
   d.sync();
-  std::vector<json> recs = d.query({"REQ=outage"});
+  std::vector<json> recs = query(d, "REQ=outage");
   CHECK(messages_of(recs) == want);
 
   // journald killed: its socket file stays, nobody reads it (ECONNREFUSED).
@@ -263,7 +273,7 @@ TEST_CASE("journald sink: no journald is a sink error, counted, reported and ret
   log("restarted", 30);
   gidlog::flush();
   d.sync();
-  recs = d.query({"REQ=outage"});
+  recs = query(d, "REQ=outage");
   t = clock_type::now();
   gidlog::stop();
   CHECK(clock_type::now() - t < gidlog_test::wakeup_deadline(5s));

@@ -6,7 +6,7 @@
 //   opt.sinks = {gidlog::journald_sink({.socket_path = d.socket()})};
 //   ... log, gidlog::flush() ...
 //   d.sync();                                  // journald has written all it received (varlink)
-//   std::vector<nlohmann::json> recs = d.query({"REQ=r-42"});   // `journalctl -o json REQ=r-42`
+//   std::string json_lines = d.journalctl({"-o", "json", "REQ=r-42"});  // one object per line
 //   d.kill();  d.start();                      // SIGKILL mid-run, then again on the same dirs
 //
 // How it is private: the child forked for journald enters a mount namespace and a network
@@ -45,8 +45,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "test_timing.h"
 
@@ -163,8 +161,7 @@ class journald_daemon {
       ::close(notify);
       reap();
       static const char* const steps[] = {
-          "cannot create a private mount namespace (unshare(CLONE_NEWNS | CLONE_NEWNET)); the journald tests need "
-          "root (CAP_SYS_ADMIN) and a kernel that allows namespaces",
+          "cannot create a private mount namespace (unshare(CLONE_NEWNS | CLONE_NEWNET), which needs root)",
           "cannot make the mounts private (mount --make-rprivate /)",
           "cannot mount a tmpfs on /run in the private namespace",
           "cannot make /run/systemd/journal and /run/log/journal in the private /run",
@@ -242,26 +239,21 @@ class journald_daemon {
       throw std::runtime_error("journald_daemon::sync: no answer from journald within 10 s (got \"" + reply + "\")");
   }
 
-  // `journalctl --directory <dir>/log --all -o json MATCH...`, one JSON object per record, in
-  // journal order. --all: fields over 4 KiB would otherwise come back as null.
-  std::vector<nlohmann::json> query(const std::vector<std::string>& matches) const {
-    std::string cmd = std::string(journalctl_exe) + " --no-pager --all -o json --directory '" + dir_ + "/log'";
-    for (const std::string& m : matches) cmd += " '" + m + "'";
-    cmd += " 2>>'" + dir_ + "/journalctl.err'";
+  // The output of `journalctl --directory <dir>/log --all ARGS...` (a match "REQ=r-42", an
+  // option "-o json"...), in journal order. --all: with -o json, a field over 4 KiB would
+  // otherwise come back as null. Throws with journalctl's stderr when it fails.
+  std::string journalctl(const std::vector<std::string>& args) const {
+    std::string cmd = std::string(journalctl_exe) + " --no-pager --all --directory '" + dir_ + "/log'";
+    for (const std::string& a : args) cmd += " '" + a + "'";
+    cmd += " 2>'" + dir_ + "/journalctl.err'";
     FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) throw std::runtime_error("journald_daemon::query: popen failed");
+    if (p == nullptr) throw std::runtime_error("journald_daemon: popen failed");
     std::string text;
     char buf[65536];
     for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
     const int status = ::pclose(p);
-    // journalctl exits 1 when nothing matched ("-- No entries --" goes to stderr with -q off).
-    if (status != 0 && !text.empty())
-      throw std::runtime_error("journald_daemon::query: journalctl failed: " + file_text(dir_ + "/journalctl.err"));
-    std::vector<nlohmann::json> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-    return out;
+    if (status != 0) throw std::runtime_error("journald_daemon: `" + cmd + "` failed: " + file_text(dir_ + "/journalctl.err"));
+    return text;
   }
 
   // journald's own messages (SYSTEMD_LOG_TARGET=console), for a failure message.
