@@ -20,6 +20,7 @@ TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-c
                nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
                chromium                                  # draws gidlog-trace's timeline page (tests/trace)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
+               systemd                                   # journald_sink's tests run a private systemd-journald, journalctl
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
                libfmt-dev:arm64                          # fmt for the aarch64 build (multiarch)
@@ -58,6 +59,9 @@ check_test_tools() {
   # In /usr/sbin, which a user's PATH may lack. The tests start rsyslogd themselves, never the service.
   [ -x /usr/sbin/rsyslogd ] || command -v rsyslogd >/dev/null 2>&1 ||
     die "'rsyslogd' not found (syslog_sink is tested against a real rsyslog): apt-get install rsyslog"
+  # The journald tests start systemd-journald themselves in a private mount namespace (as root).
+  [ -x /lib/systemd/systemd-journald ] && command -v journalctl >/dev/null 2>&1 ||
+    die "systemd-journald or journalctl not found (journald_sink is tested against a real journald): apt-get install systemd"
   local probe
   probe=$(mktemp -d)
   echo 'int main() { return 0; }' > "$probe/t.cpp"

@@ -11,6 +11,8 @@ foreach(name latency throughput)
   gidlog_set_warnings(${name})
   gidlog_line_tables_only(${name})
 endforeach()
+# throughput --sink journald starts a private systemd-journald with the tests' helper.
+target_include_directories(throughput PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
 add_test(NAME bench_smoke_latency COMMAND latency --records 2000 --pause-ns 500)
 add_test(NAME bench_smoke_throughput COMMAND throughput --records 20000 --runs 1)
 set_tests_properties(bench_smoke_latency bench_smoke_throughput PROPERTIES LABELS bench TIMEOUT 300)
