@@ -92,13 +92,18 @@ void run() {
 
 std::mutex& compressor_fork_gate() noexcept { return gate(); }
 
-bool compress_later(const std::shared_ptr<rotated_files>& files, bool reopen) noexcept {
+void compressor_open() noexcept {
   compressor_state& s = state();
   static std::once_flag once;
   std::call_once(once, [] { pthread_atfork(fork_prepare, fork_parent, fork_child); });
   std::lock_guard<std::mutex> lock(s.m);
-  if (s.closing || (s.closed && !reopen)) return false;
   s.closed = false;
+}
+
+bool compress_later(const std::shared_ptr<rotated_files>& files) noexcept {
+  compressor_state& s = state();
+  std::lock_guard<std::mutex> lock(s.m);
+  if (s.closing || s.closed) return false;
   if (std::find(s.queue.begin(), s.queue.end(), files) == s.queue.end()) {
     try {
       s.queue.push_back(files);

@@ -12,10 +12,14 @@ namespace detail {
 
 class rotated_files;
 
+// A compressing sink's open() (start()): compress_later() accepts work from now until
+// compressor_stop(). The thread starts with the first work.
+void compressor_open() noexcept;
+
 // Queues `files` (once: a sink already queued is not queued twice). False when the compressor is
-// stopped (after stop(), until a sink's open() queues with `reopen`) or its thread cannot be
-// started: the caller prunes by itself and the files wait, uncompressed, for the next start().
-bool compress_later(const std::shared_ptr<rotated_files>& files, bool reopen = false) noexcept;
+// stopped (after stop(), until a sink's open()) or its thread cannot be started: the caller prunes
+// by itself and the files wait, uncompressed, for the next start().
+bool compress_later(const std::shared_ptr<rotated_files>& files) noexcept;
 
 // gidlog::stop(), exit: waits until every queued compression is done, at most `timeout` (0: no
 // limit), then cancels the one under way (its file stays uncompressed) and joins the thread.

@@ -129,7 +129,8 @@ void log_file::open() {
 void log_file::recover_rotated() noexcept {
   if (!rot_) return;
   files_->remove_temporary();
-  if (!(files_->compresses() && files_->has_uncompressed() && compress_later(files_, true))) files_->prune();
+  if (files_->compresses()) compressor_open();
+  if (!(files_->compresses() && files_->has_uncompressed() && compress_later(files_))) files_->prune();
 }
 
 void log_file::append(std::string_view line, std::int64_t time_ns) {

@@ -134,9 +134,12 @@ void append_numbers(const std::string& text, std::vector<long>& out) {
 }
 
 // How many of `seq` are not the next of 0, 1, 2, ...: 0 when every record is there once, in order.
+// The first one out of place is reported.
 long out_of_place(const std::vector<long>& seq) {
   long wrong = 0;
-  for (std::size_t i = 0; i < seq.size(); ++i) wrong += seq[i] != static_cast<long>(i);
+  for (std::size_t i = 0; i < seq.size(); ++i) {
+    if (seq[i] != static_cast<long>(i) && wrong++ == 0) WARN("record " << i << " of " << seq.size() << " is " << seq[i]);
+  }
   return wrong;
 }
 
@@ -184,7 +187,7 @@ gidlog::sink_ptr gz_sink(const temp_dir& d, gidlog::rotation r) {
 // Catches: a record lost or written twice around a rotation whose file is compressed, a .gz that
 // is cut short or corrupt, a rotated file left uncompressed or a .tmp left behind by stop(), the
 // numbering broken by the compressor's renames racing the backend's shifts.
-TEST_CASE("gzip: every record exactly once across the decompressed files, in order; nothing left after stop()",
+TEST_CASE("gzip: every record exactly once across the decompressed files, in order, nothing left after stop()",
           "[rotation][compress]") {
   temp_dir d("rotgz_all");
   const long records = gidlog_test::slow_build() ? 40'000 : 400'000;
@@ -313,7 +316,7 @@ TEST_CASE("retention: max_age deletes the rotated files last written longer ago,
 
 // What a crash (or a rotation after stop()) leaves: rotated files not compressed. start()
 // compresses them off the caller's thread, the .gz keep the files' mtimes, and max_age goes by them.
-TEST_CASE("start() compresses rotated files left uncompressed, keeping their mtimes; max_age deletes the old ones",
+TEST_CASE("start() compresses rotated files left uncompressed, keeping their mtimes, and max_age deletes the old ones",
           "[rotation][compress]") {
   temp_dir d("rotgz_recover");
   const std::time_t now = std::time(nullptr);
@@ -358,7 +361,7 @@ GIDLOG_CHILD_SCENARIO(log_until_killed) {
 // Catches: a .gz renamed into place before it was whole, the uncompressed file deleted before the
 // .gz was in place, a .tmp or a duplicate (both names) left for ever, a record lost or doubled by
 // the recovery.
-TEST_CASE("a kill at each step of a compression leaves every rotated file whole; the next start() finishes the job",
+TEST_CASE("a kill at each step of a compression leaves every rotated file whole, and the next start() finishes the job",
           "[rotation][compress]") {
   for (const char* step : {"partial", "synced", "renamed"}) {
     SECTION(step) {
@@ -395,8 +398,12 @@ TEST_CASE("a kill at each step of a compression leaves every rotated file whole;
         }
         if (exists(p)) append_numbers(gidlog_test::read_file(p), seq);
       }
-      append_numbers(gidlog_test::read_file(d / "app.log"), seq);
-      REQUIRE(seq.size() > 5000);
+      // The live file: a kill in the middle of a write(2) may cut its last line (not the
+      // compressor's business: the lines of the rotated files were all written before it started).
+      std::string live = gidlog_test::read_file(d / "app.log");
+      live.resize(live.rfind('\n') == std::string::npos ? 0 : live.rfind('\n') + 1);
+      append_numbers(live, seq);
+      REQUIRE(seq.size() > 2000);
       CHECK(out_of_place(seq) == 0);
 
       // A new start() with the same sink: the .tmp deleted, every rotated file compressed once.
@@ -407,8 +414,11 @@ TEST_CASE("a kill at each step of a compression leaves every rotated file whole;
       const file_set s = read_set(d, "app", ".log");
       CHECK(s.plain_rotated == 0);
       CHECK(s.compressed >= 1);
-      const auto after = numbers(s);
-      CHECK(after == seq);
+      std::vector<long> after;
+      for (std::size_t i = 0; i + 1 < s.contents.size(); ++i) append_numbers(s.contents[i], after);
+      append_numbers(live, after);
+      CHECK(after.size() == seq.size());
+      CHECK(out_of_place(after) == 0);
       CHECK(gidlog::get_counters().sink_errors == 0);
     }
   }
