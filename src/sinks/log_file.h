@@ -2,7 +2,9 @@
 // Backend thread: the file behind file_sink, rotating_file_sink and json_sink. A buffer in front
 // of a file opened O_APPEND; the path is opened again when the file it names is no longer ours
 // (deleted, or moved away by logrotate), and, with a rotation, the file is renamed away by size
-// or at a local time of day (include/gidlog/file_sinks.h says how the files are named).
+// or at a local time of day (include/gidlog/file_sinks.h says how the files are named). The
+// rotated files are rotated_files' (sinks/rotated_files.h): compressed by the compressor thread,
+// pruned by retention.
 //
 // States: open (fd_ >= 0); closed (fd_ < 0) after the path could not be opened again, when every
 // append() and flush() tries to open it and throws while it cannot, so the writer keeps the lines

@@ -339,6 +339,36 @@ TEST_CASE("start() compresses rotated files left uncompressed, keeping their mti
   CHECK(seq == std::vector<long>{2, 3, 4});
 }
 
+// stop() waits for the compressions at most options::stop_timeout: one cut short deletes its
+// .tmp and leaves its file uncompressed, and the next start() compresses it.
+// Catches: stop() hanging on a long compression, a .tmp or a half .gz left by the cancel.
+TEST_CASE("stop() out of time cancels the compression under way, and the next start() finishes it",
+          "[rotation][compress]") {
+  temp_dir d("rotgz_cancel");
+  std::string big;
+  for (long i = 0; big.size() < (24u << 20); ++i) big += "rec " + std::to_string(i * 2654435761u % 1000003) + "\n";
+  for (int i = 1; i <= 3; ++i) std::ofstream(d / ("app." + std::to_string(i) + ".log")) << big;
+  gidlog::options opt;
+  opt.stop_timeout = 1ms;
+  opt.sinks = {gz_sink(d, {.max_bytes = 1 << 30})};
+  gidlog::start(opt);
+  const auto t0 = std::chrono::steady_clock::now();
+  gidlog::stop();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited < 2s);  // one 256 KiB chunk after the cancel, not 72 MiB of gzip
+  {
+    const file_set s = read_set(d, "app", ".log");  // no .tmp; each file whole, plain or .gz
+    CHECK(s.plain_rotated >= 1);
+    for (std::size_t i = 0; i + 1 < s.contents.size(); ++i) CHECK((s.contents[i] == big));
+  }
+  opt.stop_timeout = 0ms;  // no limit
+  gidlog::start(opt);
+  gidlog::stop();
+  const file_set s = read_set(d, "app", ".log");
+  CHECK(s.compressed == 3);
+  for (std::size_t i = 0; i + 1 < s.contents.size(); ++i) CHECK((s.contents[i] == big));
+}
+
 // ---- crash safety --------------------------------------------------------------------------------
 
 namespace {
