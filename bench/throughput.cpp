@@ -208,12 +208,12 @@ int main(int argc, char** argv) {
       rss[k] = std::max(rss[k], r.max_rss_kb);
     }
   }
-  std::printf("| logger          | median M records/s | min   | max   | peak RSS MB |\n");
-  std::printf("|-----------------|--------------------|-------|-------|-------------|\n");
+  std::printf("| logger             | median M records/s | min   | max   | peak RSS MB |\n");
+  std::printf("|--------------------|--------------------|-------|-------|-------------|\n");
   for (std::size_t k = 0; k < loggers.size(); ++k) {
     auto v = rates[k];
     std::sort(v.begin(), v.end());
-    std::printf("| %-15s | %18.2f | %5.2f | %5.2f | %11.1f |\n", loggers[k].c_str(), v[v.size() / 2], v.front(), v.back(),
+    std::printf("| %-18s | %18.2f | %5.2f | %5.2f | %11.1f |\n", loggers[k].c_str(), v[v.size() / 2], v.front(), v.back(),
                 static_cast<double>(rss[k]) / 1024.0);
   }
   for (std::size_t k = 0; k < loggers.size(); ++k) {

@@ -2,9 +2,12 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -71,6 +74,11 @@ void run() {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, sig);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   pthread_setname_np(pthread_self(), "gidlog-compress");
+  // Nice 10 above the process (Linux: per thread): where the CPUs are short, the backend and the
+  // application come first and the compression waits (retention still bounds the disk).
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice + 10 > 19 ? 19 : nice + 10);
   compressor_state& s = state();
   std::unique_lock<std::mutex> lock(s.m);
   for (;;) {
