@@ -437,17 +437,20 @@ TEST_CASE("a kill at each step of a compression leaves every rotated file whole,
       CHECK(out_of_place(seq) == 0);
 
       // A new start() with the same sink: the .tmp deleted, every rotated file compressed once.
+      // The kill may also have caught the backend in the middle of a shift, leaving a gap in the
+      // numbers (as before compression existed), which the next rotation closes: the record
+      // logged here rotates the live file (max_bytes 1), its cut last line taken off first.
+      if (exists(d / "app.log")) fs::resize_file(d / "app.log", live.size());  // killed between rename and open: none
       gidlog::options opt;
-      opt.sinks = {gz_sink(d, {.max_bytes = 256 << 10, .max_files = 1000})};
+      opt.sinks = {gz_sink(d, {.max_bytes = 1, .max_files = 1000})};
       gidlog::start(opt);
+      LOG_INFO("rec {}", seq.size());
       gidlog::stop();
       const file_set s = read_set(d, "app", ".log");
       CHECK(s.plain_rotated == 0);
-      CHECK(s.compressed >= 1);
-      std::vector<long> after;
-      for (std::size_t i = 0; i + 1 < s.contents.size(); ++i) append_numbers(s.contents[i], after);
-      append_numbers(live, after);
-      CHECK(after.size() == seq.size());
+      CHECK(s.compressed >= (live.empty() ? 1u : 2u));  // an empty live file does not rotate
+      const auto after = numbers(s);
+      CHECK(after.size() == seq.size() + 1);
       CHECK(out_of_place(after) == 0);
       CHECK(gidlog::get_counters().sink_errors == 0);
     }
