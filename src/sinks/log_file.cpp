@@ -247,9 +247,11 @@ void log_file::rotate(std::int64_t time_ns, std::size_t tail) {
 }
 
 // The compressor thread compresses and then prunes; without compression (or after stop(), when
-// the compressor is stopped) retention runs here: a stat per rotated file and the deletions.
+// the compressor is stopped) retention runs here: a stat per rotated file and the deletions. With
+// max_files alone, the shift has done it all already.
 void log_file::after_rotation() noexcept {
-  if (!(files_->compresses() && compress_later(files_))) files_->prune();
+  if (files_->compresses() && compress_later(files_)) return;
+  if (files_->limits_beyond_count()) files_->prune();
 }
 
 // The first daily boundary (rot_->daily_at, local time) after `time_ns`.

@@ -26,6 +26,8 @@ class rotated_files {
   std::string numbered(std::size_t i) const;
   const std::string& temporary() const noexcept { return tmp_; }
   bool compresses() const noexcept { return rot_.compress != compression::none; }
+  // Whether retention may delete more than the shift does (which keeps max_files).
+  bool limits_beyond_count() const noexcept { return rot_.max_total_bytes != 0 || rot_.max_age.count() > 0; }
 
   // Backend: shifts the run up by one (deleting the oldest at max_files) and renames `live_path`
   // to number 1. Throws std::system_error when a rename fails; a retry completes the shift.
