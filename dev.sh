@@ -15,7 +15,8 @@ JOBS=${JOBS:-$(nproc)}
 # is exactly what that command's presets use; `fresh` checks them on a machine that has nothing.
 DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
                libdw-dev libcpp-httplib-dev              # thread stacks' file:line, debug_server
-               libcli11-dev libsimdjson-dev zlib1g-dev)  # gidlog-trace (tools/trace): arguments, JSON lines, .gz
+               libcli11-dev libsimdjson-dev zlib1g-dev)  # gidlog-trace (tools/trace): arguments, JSON lines, .gz;
+                                                         # zlib also gzips rotated files (the library)
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
                nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
                chromium                                  # draws gidlog-trace's timeline page (tests/trace)
@@ -24,7 +25,8 @@ TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-c
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
                libfmt-dev:arm64                          # fmt for the aarch64 build (multiarch)
-               libdw-dev:arm64 libcpp-httplib-dev:arm64) # src/introspect in the aarch64 build
+               libdw-dev:arm64 libcpp-httplib-dev:arm64  # src/introspect in the aarch64 build
+               zlib1g-dev:arm64)                         # gzip of rotated files in the aarch64 build
 BENCH_PACKAGES=("${DEMO_PACKAGES[@]}" libbenchmark-dev libspdlog-dev)
 FRESH_PACKAGES=(debootstrap git)
 

@@ -13,6 +13,10 @@
 //             timed until journald has written every record (stop(), then its Synchronize call),
 //             counted with journalctl. At most 200 000 records (each run's journal is ~1 KiB a
 //             record); the row's rate is over the records it sent.
+//   rotating-gz the same with rotation::compress = gzip: each rotated file gzipped by the compressor
+//             thread (lines counted through zlib). Its time still runs to stop(), which waits for the
+//             last compressions; the line after the table also gives the rate up to flush() (every
+//             line in the files) and how long stop() then waited.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +35,9 @@
 
 #include <gidlog/gidlog.h>
 #include <gidlog/journald_sink.h>
+#ifdef GIDLOG_BENCH_ZLIB
+#include <zlib.h>
+#endif
 
 #include "bench_util.h"
 #include "journald_daemon.h"
@@ -38,18 +45,23 @@
 namespace {
 
 struct result {
-  double seconds;
+  double seconds;        // until stop() returned
   long max_rss_kb;
   std::size_t lines;
+  double flush_seconds;  // until flush() returned: every line in the files
 };
 
 // The files a gidlog row wrote: the path, and for `rotating` the rotated ones before it.
 std::vector<std::string> written_files(const std::string& sink, const std::string& path) {
   std::vector<std::string> files;
-  if (sink == "rotating") {
+  if (sink == "rotating" || sink == "rotating-gz") {
     const std::string stem = path.substr(0, path.rfind('.'));
-    for (int i = 1; access((stem + "." + std::to_string(i) + ".log").c_str(), F_OK) == 0; ++i)
-      files.insert(files.begin(), stem + "." + std::to_string(i) + ".log");
+    for (int i = 1;; ++i) {
+      const std::string n = stem + "." + std::to_string(i) + ".log";
+      if (access(n.c_str(), F_OK) == 0) files.insert(files.begin(), n);
+      else if (access((n + ".gz").c_str(), F_OK) == 0) files.insert(files.begin(), n + ".gz");
+      else break;
+    }
   }
   files.push_back(path);
   return files;
@@ -59,6 +71,15 @@ std::vector<std::string> written_files(const std::string& sink, const std::strin
 std::size_t count_written(const std::string& sink, const std::vector<std::string>& files) {
   std::size_t lines = 0;
   for (const std::string& f : files) {
+    if (f.size() > 3 && f.compare(f.size() - 3, 3, ".gz") == 0) {
+#ifdef GIDLOG_BENCH_ZLIB
+      gzFile gz = gzopen(f.c_str(), "rb");
+      char buf[1 << 16];
+      for (int got; gz != nullptr && (got = gzread(gz, buf, sizeof buf)) > 0;) lines += std::count(buf, buf + got, '\n');
+      if (gz != nullptr) gzclose(gz);
+#endif
+      continue;
+    }
     if (sink != "json") {
       lines += bench::count_lines(f);
       continue;
@@ -91,7 +112,8 @@ result run_journald(int n) {
   auto t1 = std::chrono::steady_clock::now();
   const std::string out = d.journalctl({"-o", "cat", "SYSLOG_IDENTIFIER=gidlog-bench"});
   const auto lines = static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
-  return {std::chrono::duration<double>(t1 - t0).count(), 0, lines};
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  return {secs, 0, lines, secs};
 }
 
 result run_gidlog(int n, const std::string& path, const std::string& sink = "text") {
@@ -100,15 +122,21 @@ result run_gidlog(int n, const std::string& path, const std::string& sink = "tex
   if (sink == "json") opt.sinks = {gidlog::json_sink(path, {.file = {.truncate = true}})};
   else if (sink == "rotating")
     opt.sinks = {gidlog::rotating_file_sink(path, {.max_bytes = 16 << 20, .max_files = 100}, {.truncate = true})};
+  else if (sink == "rotating-gz")
+    opt.sinks = {gidlog::rotating_file_sink(
+        path, {.max_bytes = 16 << 20, .max_files = 100, .compress = gidlog::compression::gzip}, {.truncate = true})};
   else opt.sinks = {gidlog::file_sink(path, {.truncate = true})};
   gidlog::start(opt);
   const char* str = "a string";
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) LOG_INFO("Logging int: {}, double: {:.3f}, str: {}", i, i * 1.1, str);
+  gidlog::flush();
+  auto tf = std::chrono::steady_clock::now();
   gidlog::stop();
   auto t1 = std::chrono::steady_clock::now();
   const auto files = written_files(sink, path);
-  result r{std::chrono::duration<double>(t1 - t0).count(), 0, count_written(sink, files)};
+  result r{std::chrono::duration<double>(t1 - t0).count(), 0, count_written(sink, files),
+           std::chrono::duration<double>(tf - t0).count()};
   for (std::size_t i = 0; i + 1 < files.size(); ++i) unlink(files[i].c_str());  // the path: by the caller
   return r;
 }
@@ -124,7 +152,8 @@ result run_spdlog(int n, const std::string& path) {
   spdlog::drop_all();
   spdlog::shutdown();
   auto t1 = std::chrono::steady_clock::now();
-  return {std::chrono::duration<double>(t1 - t0).count(), 0, bench::count_lines(path)};
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  return {secs, 0, bench::count_lines(path), secs};
 }
 
 // Runs `which` ("spdlog", or "gidlog" with a sink: "gidlog json") in a child; returns its result
@@ -173,14 +202,14 @@ int main(int argc, char** argv) {
         e = std::min(list.find(',', b), list.size());
         sinks.push_back(list.substr(b, e - b));
         if (sinks.back() != "text" && sinks.back() != "json" && sinks.back() != "rotating" &&
-            sinks.back() != "journald") {
-          std::fprintf(stderr, "%s: unknown sink \"%s\" (text, json, rotating, journald)\n", argv[0],
+            sinks.back() != "journald" && sinks.back() != "rotating-gz") {
+          std::fprintf(stderr, "%s: unknown sink \"%s\" (text, json, rotating, rotating-gz, journald)\n", argv[0],
                        sinks.back().c_str());
           return 2;
         }
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--records N] [--runs R] [--skip-spdlog] [--in-process] [--sink text,json,rotating,journald]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--records N] [--runs R] [--skip-spdlog] [--in-process] [--sink text,json,rotating,rotating-gz,journald]\n", argv[0]);
       return 2;
     }
   }
@@ -197,7 +226,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> loggers;
   for (const std::string& sink : sinks) loggers.push_back(sink == "text" ? "gidlog" : "gidlog " + sink);
   if (spd) loggers.push_back("spdlog");
-  std::vector<std::vector<double>> rates(loggers.size());
+  std::vector<std::vector<double>> rates(loggers.size()), flush_rates(loggers.size()), stop_waits(loggers.size());
   std::vector<long> rss(loggers.size(), 0);
   int failures = 0;
   for (int run = 0; run < runs; ++run) {
@@ -209,17 +238,27 @@ int main(int argc, char** argv) {
         ++failures;
       }
       rates[k].push_back(m / r.seconds / 1e6);
+      flush_rates[k].push_back(m / r.flush_seconds / 1e6);
+      stop_waits[k].push_back((r.seconds - r.flush_seconds) * 1e3);
       rss[k] = std::max(rss[k], r.max_rss_kb);
     }
   }
-  std::printf("| logger          | median M records/s | min   | max   | peak RSS MB |\n");
-  std::printf("|-----------------|--------------------|-------|-------|-------------|\n");
+  std::printf("| logger             | median M records/s | min   | max   | peak RSS MB |\n");
+  std::printf("|--------------------|--------------------|-------|-------|-------------|\n");
   for (std::size_t k = 0; k < loggers.size(); ++k) {
     auto v = rates[k];
     std::sort(v.begin(), v.end());
     const int p = v.back() < 0.1 ? 4 : 2;  // the journald row runs at thousands of records/s
-    std::printf("| %-15s | %18.*f | %5.*f | %5.*f | %11.1f |\n", loggers[k].c_str(), p, v[v.size() / 2], p, v.front(), p,
+    std::printf("| %-18s | %18.*f | %5.*f | %5.*f | %11.1f |\n", loggers[k].c_str(), p, v[v.size() / 2], p, v.front(), p,
                 v.back(), static_cast<double>(rss[k]) / 1024.0);
+  }
+  for (std::size_t k = 0; k < loggers.size(); ++k) {
+    if (loggers[k].find("rotating") == std::string::npos) continue;
+    auto f = flush_rates[k], w = stop_waits[k];
+    std::sort(f.begin(), f.end());
+    std::sort(w.begin(), w.end());
+    std::printf("%s: %.2f M records/s up to flush() (median), then stop() took %.0f ms (median)\n", loggers[k].c_str(),
+                f[f.size() / 2], w[w.size() / 2]);
   }
   return failures == 0 ? 0 : 1;
 }

@@ -6,6 +6,9 @@
 #   GIDLOG_DEBUG_SERVER  cpp-httplib (Debian libcpp-httplib-dev) for gidlog::debug_server. OFF:
 #                        its constructor throws std::runtime_error.
 #                        -> target gidlog_dep_httplib
+#   GIDLOG_ZLIB          zlib (Debian zlib1g-dev) gzips rotated files (src/sinks: not introspection,
+#                        but found the same way). OFF: rotation::compress = gzip is rejected by start().
+#                        -> target gidlog_dep_zlib, compile definition GIDLOG_HAS_ZLIB
 # find_library() honours the cross toolchain's CMAKE_LIBRARY_ARCHITECTURE, so the aarch64 build
 # finds the arm64 packages (libdw-dev:arm64, libcpp-httplib-dev:arm64) and never the host's.
 if(CMAKE_CROSSCOMPILING AND CMAKE_LIBRARY_ARCHITECTURE)
@@ -50,4 +53,17 @@ if(GIDLOG_DEBUG_SERVER AND NOT TARGET gidlog_dep_httplib)
   set_target_properties(gidlog_dep_httplib PROPERTIES IMPORTED_LOCATION "${GIDLOG_HTTPLIB_LIBRARY}"
     INTERFACE_INCLUDE_DIRECTORIES "${GIDLOG_HTTPLIB_INCLUDE_DIR}"
     INTERFACE_COMPILE_DEFINITIONS "${_gidlog_httplib_defs}")
+endif()
+
+if(GIDLOG_ZLIB AND NOT TARGET gidlog_dep_zlib)
+  find_path(GIDLOG_ZLIB_INCLUDE_DIR zlib.h)
+  find_library(GIDLOG_ZLIB_LIBRARY z)
+  if(NOT GIDLOG_ZLIB_INCLUDE_DIR OR NOT GIDLOG_ZLIB_LIBRARY)
+    message(FATAL_ERROR "gidlog: zlib not found (zlib.h, libz.so), needed to gzip rotated files. Install it "
+      "(Debian: apt-get install zlib1g-dev${_gidlog_dep_arch}) or configure with -DGIDLOG_ZLIB=OFF "
+      "(rotation::compress = gzip is then rejected by start()).")
+  endif()
+  add_library(gidlog_dep_zlib UNKNOWN IMPORTED)
+  set_target_properties(gidlog_dep_zlib PROPERTIES IMPORTED_LOCATION "${GIDLOG_ZLIB_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${GIDLOG_ZLIB_INCLUDE_DIR}")
 endif()

@@ -28,10 +28,11 @@ inline namespace v0 {
 //
 // Names: the live file keeps its path ("app.log"); a rotation renames it to "app.1.log" (the
 // newest rotated file), after renaming "app.1.log" to "app.2.log" and so on, up to
-// "app.<max_files>.log": the oldest, which the next rotation deletes (renames over). The number
-// goes before the last extension of the file name ("app.jsonl" -> "app.1.jsonl"), or at the end
-// when the name has none ("app" -> "app.1"). Only the run "app.1.log", "app.2.log", ... without a
-// gap is shifted: a file beyond a missing number is left alone until the run reaches it.
+// "app.<max_files>.log": the oldest, which the next rotation deletes. The number goes before the
+// last extension of the file name ("app.jsonl" -> "app.1.jsonl"), or at the end when the name has
+// none ("app" -> "app.1"). A compressed rotated file adds ".gz" ("app.2.log.gz") and keeps its
+// number. Only the run "app.1.log", "app.2.log.gz", ... without a gap is shifted: a file beyond a
+// missing number is left alone until the run reaches it.
 //
 // The live file is renamed, never copied or truncated, and then the path is opened anew, so a
 // reader that holds the old file open (`tail -f`) reads it to its end, and `tail -F` (follow by
@@ -42,6 +43,31 @@ inline namespace v0 {
 // A file is rotated only by the process that writes it: when the path no longer names the file
 // this sink has open (another process or logrotate moved it), the sink reopens the path instead
 // of rotating it again.
+//
+// Compression (compress = compression::gzip): each rotated file is compressed by one gidlog
+// thread ("gidlog-compress", started at the first rotated file to compress, stopped by stop() and
+// at exit), never by the backend, so a record never waits for it. It writes "app.1.log.gz.tmp"
+// (the path + ".gz.tmp", one at a time per sink), fsyncs it, gives it the rotated file's mtime,
+// renames it to "app.1.log.gz" (wherever the run has shifted that file meanwhile), then deletes
+// "app.1.log". A crash or kill at any step leaves the whole uncompressed file, or the whole
+// compressed one (never a truncated .gz as the only copy); start() deletes a leftover .tmp and
+// the thread compresses the rotated files a crash, a stop() that ran out of options::stop_timeout,
+// or a rotation after stop() left uncompressed. stop() waits for the compressions queued, at most
+// options::stop_timeout. A compression that fails (disk full) is reported on stderr, counted in
+// get_counters().sink_errors, and retried at the next rotation or start(); the file stays
+// uncompressed meanwhile.
+//
+// Retention: after each rotation (and at start()), the oldest rotated files are deleted while
+// there are more than max_files, while they are older than max_age (by mtime: the time their last
+// line was written), and while the rotated files together take more than max_total_bytes (their
+// sizes on disk as they are then: compressed, or not yet). The live file does not count, so the
+// files of a sink take at most max_total_bytes + max_bytes (+ one file being compressed). Files
+// are deleted oldest first, so the run never has a gap.
+enum class compression : std::uint8_t {
+  none,  // rotated files stay as written
+  gzip,  // "app.1.log.gz", zlib's default level (6): what `gzip` writes; gunzip, zcat, gidlog-trace read it
+};
+
 struct rotation {
   // Rotate before a line would make the live file larger than this many bytes; 0: never by size.
   // A line is never split: a line longer than max_bytes goes into a file of its own.
@@ -54,6 +80,13 @@ struct rotation {
   // was before the latest boundary is rotated before the first record. Local time follows TZ and
   // daylight saving time (a boundary that a DST change skips falls at the first time after it).
   std::optional<std::chrono::minutes> daily_at{};
+  // Compress each rotated file, off the backend thread (see above).
+  compression compress = compression::none;
+  // Delete the oldest rotated files while they take more than this many bytes together; 0: no
+  // limit. Without compression it must be at least max_bytes (or no rotated file would be kept).
+  std::uint64_t max_total_bytes = 0;
+  // Delete rotated files last written longer ago than this; 0: no limit; not negative.
+  std::chrono::seconds max_age{0};
 };
 
 // A text file like file_sink (the line per options::pattern) that rotates per `r`. Invalid

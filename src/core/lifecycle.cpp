@@ -28,6 +28,7 @@
 #include "core/loggers.h"
 #include "core/shared.h"
 #include "introspect/sigquit.h"
+#include "sinks/compressor.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -42,7 +43,12 @@ std::mutex& control_mutex() {
 std::uint32_t g_last_gen = 0;
 bool g_membarrier = false;
 
-void at_exit_stop() { gidlog::stop(); }
+// Also stops the compressor thread that sinks opened without start() (or rotating after stop()) may
+// have started.
+void at_exit_stop() {
+  gidlog::stop();
+  compressor_stop(shared().stop_timeout);
+}
 
 // The gid layer reports a failed fast-path check here: one WARN record saying why.
 void gid_fallback_warning(const char* reason) noexcept { LOG_WARN("gid: {}", reason); }
@@ -202,6 +208,7 @@ void start(const options& in) {
     try {
       opt.sinks[i]->open();
     } catch (const std::exception& e) {
+      compressor_stop(opt.stop_timeout);  // an earlier sink's open() may have queued a compression
       invalid(fmt::format("sinks[{}]", i), e.what());
     }
   }
@@ -258,6 +265,8 @@ void stop() noexcept {
   std::uint64_t left = 0;
   const bool joined = backend_stop(s.stop_timeout, left);
   crash_uninstall();
+  // The rotated files' compressions: after the backend, whose last rotations queue some.
+  compressor_stop(s.stop_timeout);
   if (!joined) {
     s.unwritten.fetch_add(left, std::memory_order_relaxed);
     char msg[160];

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "sinks/compressor.h"
+
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
@@ -55,6 +57,7 @@ log_file::log_file(std::string path, file_sink_options opts, std::optional<rotat
   const std::size_t split = dot != std::string::npos && dot > base ? dot : path_.size();
   stem_ = path_.substr(0, split);
   ext_ = path_.substr(split);
+  if (rot_) files_ = std::make_shared<rotated_files>(path_, stem_, ext_, *rot_, sink_name);
 }
 
 log_file::~log_file() {
@@ -66,7 +69,10 @@ log_file::~log_file() {
 }
 
 void log_file::open() {
-  if (fd_ >= 0) return;
+  if (fd_ >= 0) {  // a later start() with this sink
+    recover_rotated();
+    return;
+  }
   auto bad = [&](const std::string& why) { throw std::invalid_argument(std::string(sink_name_) + ": " + why); };
   if (path_.empty()) bad("the path is empty");
   if (opts_.buffer_bytes == 0) bad("buffer_bytes must be at least 1");
@@ -80,6 +86,17 @@ void log_file::open() {
     if (rot_->daily_at && (rot_->daily_at->count() < 0 || rot_->daily_at->count() >= 24 * 60))
       bad(field + "daily_at must be a time of day, from 0 to 23:59 (got " + std::to_string(rot_->daily_at->count()) +
           " min)");
+    if (rot_->compress != compression::none && rot_->compress != compression::gzip)
+      bad(field + "compress: unknown value " + std::to_string(static_cast<int>(rot_->compress)));
+#ifndef GIDLOG_HAS_ZLIB
+    if (rot_->compress == compression::gzip)
+      bad(field + "compress: gzip needs zlib, and this gidlog was built without it (GIDLOG_ZLIB=OFF)");
+#endif
+    if (rot_->max_age.count() < 0)
+      bad(field + "max_age must not be negative (0: no limit; got " + std::to_string(rot_->max_age.count()) + " s)");
+    if (rot_->compress == compression::none && rot_->max_total_bytes != 0 && rot_->max_total_bytes < rot_->max_bytes)
+      bad(field + "max_total_bytes (" + std::to_string(rot_->max_total_bytes) + ") is below max_bytes (" +
+          std::to_string(rot_->max_bytes) + "): without compression no rotated file would be kept");
   }
   // Truncates only the first time: a later start() with this sink appends, as a reopen does.
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (opts_.truncate && !opened_ ? O_TRUNC : 0);
@@ -104,6 +121,16 @@ void log_file::open() {
     }
     next_daily_ns_ = next_daily_after(since);
   }
+  recover_rotated();
+}
+
+// start(): what a crash, a kill or a stop() that ran out of time left: a half-written .gz.tmp,
+// rotated files not yet compressed, files retention would have deleted.
+void log_file::recover_rotated() noexcept {
+  if (!rot_) return;
+  files_->remove_temporary();
+  if (files_->compresses()) compressor_open();
+  if (!(files_->compresses() && files_->has_uncompressed() && compress_later(files_))) files_->prune();
 }
 
 void log_file::append(std::string_view line, std::int64_t time_ns) {
@@ -207,32 +234,25 @@ void log_file::rotate(std::int64_t time_ns, std::size_t tail) {
   if (!buf_.empty()) drain(tail);  // the old file gets every byte taken before this line
   // Moved away by someone else (another process writing this path rotated it, or logrotate):
   // that file is not ours to rename again; the path names the file to write now.
+  bool rotated = false;
   if (names_our_file()) {
-    shift_rotated();
-    const std::string first = numbered(1);
-    if (::rename(path_.c_str(), first.c_str()) != 0) throw_errno(errno, "rotate: rename " + path_ + " to " + first);
+    files_->rotate_in();
+    rotated = true;
   }
   close_fd();
   file_bytes_ = 0;
   if (rot_->daily_at) next_daily_ns_ = next_daily_after(time_ns);
+  if (rotated) after_rotation();
   open_again();
 }
 
-// Makes room for the live file at number 1: shifts 1..k-1 to 2..k, where k is the first missing
-// number, or max_files when none is missing (renaming over it deletes the oldest file).
-void log_file::shift_rotated() {
-  std::size_t k = 1;
-  while (k < rot_->max_files) {
-    if (::access(numbered(k).c_str(), F_OK) != 0 && errno == ENOENT) break;
-    ++k;
-  }
-  for (std::size_t i = k; i > 1; --i) {
-    const std::string from = numbered(i - 1), to = numbered(i);
-    if (::rename(from.c_str(), to.c_str()) != 0) throw_errno(errno, "rotate: rename " + from + " to " + to);
-  }
+// The compressor thread compresses and then prunes; without compression (or after stop(), when
+// the compressor is stopped) retention runs here: a stat per rotated file and the deletions. With
+// max_files alone, the shift has done it all already.
+void log_file::after_rotation() noexcept {
+  if (files_->compresses() && compress_later(files_)) return;
+  if (files_->limits_beyond_count()) files_->prune();
 }
-
-std::string log_file::numbered(std::size_t i) const { return stem_ + '.' + std::to_string(i) + ext_; }
 
 // The first daily boundary (rot_->daily_at, local time) after `time_ns`.
 std::int64_t log_file::next_daily_after(std::int64_t time_ns) const {

@@ -2,13 +2,16 @@
 // Backend thread: the file behind file_sink, rotating_file_sink and json_sink. A buffer in front
 // of a file opened O_APPEND; the path is opened again when the file it names is no longer ours
 // (deleted, or moved away by logrotate), and, with a rotation, the file is renamed away by size
-// or at a local time of day (include/gidlog/file_sinks.h says how the files are named).
+// or at a local time of day (include/gidlog/file_sinks.h says how the files are named). The
+// rotated files are rotated_files' (sinks/rotated_files.h): compressed by the compressor thread,
+// pruned by retention.
 //
 // States: open (fd_ >= 0); closed (fd_ < 0) after the path could not be opened again, when every
 // append() and flush() tries to open it and throws while it cannot, so the writer keeps the lines
 // and retries. Bytes in the buffer always go to the file the path names when they are written,
 // except those taken before a rename (logrotate's or our rotation), which finish the renamed file.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +20,7 @@
 #include <gidlog/sink.h>
 
 #include "sinks/fd_buffer.h"
+#include "sinks/rotated_files.h"
 
 namespace gidlog {
 inline namespace v0 {
@@ -54,14 +58,15 @@ class log_file {
   bool names_our_file() const noexcept;
   bool rotation_due(std::size_t line_size, std::int64_t time_ns) const noexcept;
   void rotate(std::int64_t time_ns, std::size_t tail);
-  void shift_rotated();
-  std::string numbered(std::size_t i) const;
+  void after_rotation() noexcept;
+  void recover_rotated() noexcept;
   std::int64_t next_daily_after(std::int64_t time_ns) const;
 
   std::string path_;
   std::string stem_, ext_;  // path_ == stem_ + ext_; rotated file i is stem_ + "." + i + ext_
   file_sink_options opts_;
   std::optional<rotation> rot_;
+  std::shared_ptr<rotated_files> files_;  // with rot_: shared with the compressor thread
   const char* sink_name_;
   const char* rotation_name_;
   int fd_ = -1;

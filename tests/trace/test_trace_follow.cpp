@@ -178,6 +178,28 @@ TEST_CASE("follow reads a rotated set oldest first, .gz parts included, and stdi
   CHECK(piped.out == whole.out);
 }
 
+// The logger's own compression (rotation::compress): gz.N.log.gz parts, read oldest first.
+TEST_CASE("follow reads a set the logger rotated and gzipped itself", "[trace]") {
+  namespace fs = std::filesystem;
+  std::size_t gz = 0, plain = 0;
+  for (const auto& f : fs::directory_iterator(logs)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind("gz.", 0) != 0 || name == "gz.log") continue;
+    gz += name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
+    plain += !(name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0);
+  }
+  CHECK(gz >= 3);
+  CHECK(plain == 0);  // stop() waited for every compression; no .tmp left
+  const std::string args = "--pattern " + quoted(text_pattern) + " follow --field req=r-2 ";
+  const result whole = trace(args + quoted(logs + "/app.log"), "gz_whole");
+  const result set = trace(args + quoted(logs + "/gz.log"), "gz_set");
+  REQUIRE(whole.status == 0);
+  REQUIRE(set.status == 0);
+  CHECK_FALSE(whole.out.empty());
+  CHECK(set.out == whole.out);
+  CHECK(set.err.find("skipped") == std::string::npos);
+}
+
 TEST_CASE("follow --level and --from/--to filter what is printed, not what is followed", "[trace]") {
   const result all = trace("follow --field req=r-3 " + quoted(logs + "/app.jsonl"), "filter_all");
   const result info = trace("follow --field req=r-3 --level info " + quoted(logs + "/app.jsonl"), "filter_info");

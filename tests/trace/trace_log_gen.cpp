@@ -1,10 +1,11 @@
 // Writes the logs gidlog-trace's tests read: one run through the real logger and runtime, to a text
-// file, a JSON-lines file and a rotated text set at once. Six requests, each accepted on a thread of
+// file, a JSON-lines file, a rotated text set and a rotated set gzipped by the logger at once. Six requests, each accepted on a thread of
 // its own in a context_scope req=r-N, go through three pools (ingress -> parse -> store) and a
 // limiter (db, one token) whose job runs on a thread of its own; the pools' workers are shared, so
 // a follower has to tell the requests apart by the jobs' lifetimes, not by gid.
-//   trace_log_gen DIR [PATTERN]  -> DIR/app.log, DIR/app.jsonl, DIR/rot.log (+ rot.N.log); with a
-//                                   PATTERN, DIR/app.log is written with it and no rotated set
+//   trace_log_gen DIR [PATTERN]  -> DIR/app.log, DIR/app.jsonl, DIR/rot.log (+ rot.N.log),
+//                                   DIR/gz.log (+ gz.N.log.gz); with a PATTERN, DIR/app.log is
+//                                   written with it and no rotated set
 // Every job logs "stage X depth D" so a test can check the hop depth gidlog-trace prints.
 #include <chrono>
 #include <cstdio>
@@ -31,9 +32,13 @@ int main(int argc, char** argv) {
   opt.level = gidlog::level::trace;
   opt.sinks = {gidlog::file_sink(dir + "/app.log", {.truncate = true}),
                gidlog::json_sink(dir + "/app.jsonl", {.file = {.truncate = true}})};
-  if (argc == 2)
+  if (argc == 2) {
     opt.sinks.push_back(gidlog::rotating_file_sink(dir + "/rot.log", gidlog::rotation{.max_bytes = 4 << 10, .max_files = 1000},
                                                    {.truncate = true}));
+    opt.sinks.push_back(gidlog::rotating_file_sink(
+        dir + "/gz.log", gidlog::rotation{.max_bytes = 4 << 10, .max_files = 1000, .compress = gidlog::compression::gzip},
+        {.truncate = true}));
+  }
   gidlog::start(opt);
   gidlog::set_runtime_log_level(gidlog::level::trace);
   {
