@@ -20,6 +20,7 @@ TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-c
                nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
                chromium                                  # draws gidlog-trace's timeline page (tests/trace)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
+               rsyslog-relp                              # RELP for the fleet recipe (examples/rsyslog)
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
                libfmt-dev:arm64                          # fmt for the aarch64 build (multiarch)
