@@ -346,9 +346,10 @@ struct run_result {
   std::string collector_output, local_output;
 };
 
-// Runs the recipe with `local_conf`; returns once the last record of each process is at the
-// collector (RELP: every record), or after 20 s.
-run_result run_fleet(transport t) {
+// Runs the recipe (RELP: local.conf, TCP: local-tcp.conf), stopping the collector mid-run with
+// `stop_signal`; returns once the last record of each process is at the collector (RELP: every
+// record), or after 20 s.
+run_result run_fleet(transport t, int stop_signal) {
   const std::string rsyslogd_exe = find_rsyslogd();  // fails first, with the package to install
   (void)rsyslogd_exe;
   if (t == transport::relp) require_relp_modules();
@@ -433,7 +434,7 @@ run_result run_fleet(transport t) {
   };
   wait_until([&] { return read_collector(fleet_log).records.size() >= kill_after; }, 10s,
              "the collector had its first records");
-  collector.kill(SIGKILL);
+  collector.kill(stop_signal);
   const auto down = clock_type::now();
   res.logged_at_kill = shared->logged[0].load() + shared->logged[1].load();
   res.at_kill = read_collector(fleet_log).records.size();
@@ -511,7 +512,7 @@ std::vector<std::vector<int>> check_records(const run_result& res) {
 }
 
 void print_sample(const char* what, const run_result& res) {
-  std::printf("%s: collector killed at %zu of %d records there (%d logged), down %ld ms; %zu records at the "
+  std::printf("%s: collector stopped at %zu of %d records there (%d logged), down %ld ms; %zu records at the "
               "collector after %ld ms. First and last lines:\n",
               what, res.at_kill, 2 * per_process, res.logged_at_kill, res.outage_ms, res.records.size(),
               res.total_ms);
@@ -523,29 +524,63 @@ void print_sample(const char* what, const run_result& res) {
   }
 }
 
+std::vector<int> zero_to(int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
+  return v;
+}
+
 }  // namespace
 
-TEST_CASE("fleet over RELP: every record at the collector once and in order, across its SIGKILL and restart",
+TEST_CASE("fleet over RELP, the collector stopped (SIGTERM) and started again mid-run: every record once, in order",
           "[syslog]") {
-  const run_result res = run_fleet(transport::relp);
+  const run_result res = run_fleet(transport::relp, SIGTERM);
   INFO("collector rsyslogd said:\n" << res.collector_output << "\nlocal rsyslogd said:\n" << res.local_output);
-  print_sample("RELP", res);
+  print_sample("RELP, SIGTERM", res);
   CHECK(res.unparsed.empty());
-  CHECK(res.at_kill < static_cast<std::size_t>(res.logged_at_kill));  // killed with records on the way
-  std::vector<int> want(per_process);
-  for (int i = 0; i < per_process; ++i) want[static_cast<std::size_t>(i)] = i;
+  CHECK(res.at_kill < static_cast<std::size_t>(res.logged_at_kill));  // stopped with records on the way
   const std::vector<std::vector<int>> seqs = check_records(res);
   for (std::size_t p = 0; p < seqs.size(); ++p) {
     INFO("logging process " << p);
-    CHECK(seqs[p] == want);  // each once, in order: nothing lost, nothing twice
+    CHECK(seqs[p] == zero_to(per_process));  // each once, in order: nothing lost, nothing twice
   }
+}
+
+// A collector that dies between writing a record and acknowledging it gets the record again from
+// omrelp after its restart: RELP delivers at least once. What arrives twice is the tail of what
+// was on the way, sent again in order, so each process's numbers step back once at most.
+TEST_CASE("fleet over RELP, the collector killed (SIGKILL) and started again mid-run: nothing lost, in order, "
+          "records it had not acknowledged again after the restart",
+          "[syslog]") {
+  const run_result res = run_fleet(transport::relp, SIGKILL);
+  INFO("collector rsyslogd said:\n" << res.collector_output << "\nlocal rsyslogd said:\n" << res.local_output);
+  print_sample("RELP, SIGKILL", res);
+  CHECK(res.unparsed.empty());
+  CHECK(res.at_kill < static_cast<std::size_t>(res.logged_at_kill));  // killed with records on the way
+  const std::vector<std::vector<int>> seqs = check_records(res);
+  std::size_t twice = 0;
+  for (std::size_t p = 0; p < seqs.size(); ++p) {
+    INFO("logging process " << p);
+    const std::vector<int>& s = seqs[p];
+    std::vector<int> first;  // the numbers as they first arrived
+    std::set<int> seen;
+    int steps_back = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (i > 0 && s[i] <= s[i - 1]) ++steps_back;
+      if (seen.insert(s[i]).second) first.push_back(s[i]);
+    }
+    CHECK(first == zero_to(per_process));  // nothing lost, in order
+    CHECK(steps_back <= 1);                // the records sent again form one run
+    twice += s.size() - first.size();
+  }
+  std::printf("RELP, SIGKILL: %zu records twice at the collector (written, not yet acknowledged at the kill)\n", twice);
 }
 
 TEST_CASE("fleet over plain TCP: in order, never twice, one gap at most where the collector was killed",
           "[syslog]") {
-  const run_result res = run_fleet(transport::tcp);
+  const run_result res = run_fleet(transport::tcp, SIGKILL);
   INFO("collector rsyslogd said:\n" << res.collector_output << "\nlocal rsyslogd said:\n" << res.local_output);
-  print_sample("TCP", res);
+  print_sample("TCP, SIGKILL", res);
   const std::vector<std::vector<int>> seqs = check_records(res);
   std::size_t lost = 0;
   for (std::size_t p = 0; p < seqs.size(); ++p) {
