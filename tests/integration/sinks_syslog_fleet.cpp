@@ -7,13 +7,16 @@
 // loopback ports.
 //
 // Each process logs `per_process` numbered records with named fields and a context field. The
-// collector is killed (SIGKILL) while records flow, the processes keep logging, and it is started
-// again on the same ports. At the collector's file:
-//   RELP: every record of each process once, in order, with the host, the app, the process id, the
-//         context and the named fields as structured data: nothing lost, nothing twice.
-//   TCP:  no record twice, each process's records in order, every record logged after the restart
-//         there, and what is missing is one run of consecutive records per process: the records
-//         the kernel had taken for the dead connection. The test prints how many.
+// collector is stopped (SIGTERM, as for an upgrade) or killed (SIGKILL, as a crash) while records
+// flow, the processes keep logging, and it is started again on the same ports. At the collector's
+// file, every record has the host, the app, the process id, the context and the named fields as
+// structured data, and:
+//   RELP, SIGTERM: every record of each process once, in order: nothing lost, nothing twice.
+//   RELP, SIGKILL: nothing lost, in order; the records the collector had written but not yet
+//         acknowledged come again after its restart (RELP delivers at least once), as one run.
+//   TCP:  what is missing is one run of consecutive records per process (what the dead
+//         connection had taken), what comes twice is one run sent again after the restart, the
+//         rest in order, every record logged after the restart there. The test prints how many.
 // Without rsyslogd or rsyslog-relp's modules the test fails and names the package.
 #include <catch2/catch.hpp>
 
@@ -576,28 +579,40 @@ TEST_CASE("fleet over RELP, the collector killed (SIGKILL) and started again mid
   std::printf("RELP, SIGKILL: %zu records twice at the collector (written, not yet acknowledged at the kill)\n", twice);
 }
 
-TEST_CASE("fleet over plain TCP: in order, never twice, one gap at most where the collector was killed",
+// Plain TCP has no acknowledgement. At the kill, what the collector's kernel had taken and it had
+// not written is lost, and omfwd, finding the connection broken in the middle of a batch, sends
+// that batch again from its start on the new connection: some records come twice. Observed
+// (./dev.sh test, 2026-12): 30 to 700 of 6000 records lost, now and then a few dozen twice. What
+// holds: each process's records in order but for one step back at the restart, the missing ones
+// one run of consecutive records, the first and the last record (logged after the restart) there.
+TEST_CASE("fleet over plain TCP, the collector killed (SIGKILL) and started again mid-run: in order but for one "
+          "resent run, one run lost at most",
           "[syslog]") {
   const run_result res = run_fleet(transport::tcp, SIGKILL);
   INFO("collector rsyslogd said:\n" << res.collector_output << "\nlocal rsyslogd said:\n" << res.local_output);
   print_sample("TCP, SIGKILL", res);
   const std::vector<std::vector<int>> seqs = check_records(res);
-  std::size_t lost = 0;
+  std::size_t lost = 0, twice = 0;
   for (std::size_t p = 0; p < seqs.size(); ++p) {
     INFO("logging process " << p);
     const std::vector<int>& s = seqs[p];
     REQUIRE(!s.empty());
-    int gaps = 0;
-    for (std::size_t i = 1; i < s.size(); ++i) {
-      REQUIRE(s[i] > s[i - 1]);  // in order, never twice
-      if (s[i] != s[i - 1] + 1) ++gaps;
-    }
-    CHECK(s.front() == 0);
-    CHECK(s.back() == per_process - 1);  // everything logged after the restart arrived
-    CHECK(gaps <= 1);                    // the loss is the one run the dead connection took
-    lost += static_cast<std::size_t>(per_process) - s.size();
+    int steps_back = 0;
+    for (std::size_t i = 1; i < s.size(); ++i)
+      if (s[i] <= s[i - 1]) ++steps_back;
+    CHECK(steps_back <= 1);
+    const std::set<int> got(s.begin(), s.end());
+    int missing_runs = 0;
+    for (int i = 0; i < per_process; ++i)
+      if (!got.contains(i) && (i == 0 || got.contains(i - 1))) ++missing_runs;
+    CHECK(missing_runs <= 1);
+    CHECK(got.contains(0));
+    CHECK(got.contains(per_process - 1));  // everything logged after the restart arrived
+    lost += static_cast<std::size_t>(per_process) - got.size();
+    twice += s.size() - got.size();
   }
-  // A half-written line at the kill can only be part of that run.
+  // A line half written at the kill can only be one of the lost records.
   CHECK(res.unparsed.size() <= 1);
-  std::printf("TCP: %zu records lost at the collector's SIGKILL (%zu unparsable lines)\n", lost, res.unparsed.size());
+  std::printf("TCP, SIGKILL: %zu records lost, %zu twice at the collector (%zu unparsable lines)\n", lost, twice,
+              res.unparsed.size());
 }
