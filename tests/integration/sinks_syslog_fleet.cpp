@@ -353,8 +353,7 @@ struct run_result {
 // `stop_signal`; returns once the last record of each process is at the collector (RELP: every
 // record), or after 20 s.
 run_result run_fleet(transport t, int stop_signal) {
-  const std::string rsyslogd_exe = find_rsyslogd();  // fails first, with the package to install
-  (void)rsyslogd_exe;
+  find_rsyslogd();  // fails first, naming the package to install
   if (t == transport::relp) require_relp_modules();
   char tmpl[] = "/tmp/gidlog_fleet_XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
