@@ -22,6 +22,7 @@ TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-c
                chromium                                  # draws gidlog-trace's timeline page (tests/trace)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
                systemd                                   # journald_sink's tests run a private systemd-journald, journalctl
+               rsyslog-relp                              # RELP for the fleet recipe (examples/rsyslog)
                clang libclang-rt-14-dev llvm-14          # TSan build: runtime and symbolizer
                g++-aarch64-linux-gnu qemu-user          # aarch64 cross build, run under qemu
                libfmt-dev:arm64                          # fmt for the aarch64 build (multiarch)
