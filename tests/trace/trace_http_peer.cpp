@@ -8,8 +8,9 @@
 //   trace_http_peer client DIR PORT N
 //                                N requests, each a new trace: the call runs in a worker_pool job
 //                                (a child span of the request's) and carries that span as the
-//                                traceparent; logs to DIR/client.jsonl; prints "trace ID\n" per
-//                                request, then asks the server to quit
+//                                traceparent; logs to DIR/client.jsonl and DIR/client.log (text,
+//                                the server's pattern); prints "trace ID\n" per request, then
+//                                asks the server to quit
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -74,8 +75,10 @@ int server(const std::string& dir) {
 
 int client(const std::string& dir, int port, int n) {
   gidlog::options opt;
+  opt.pattern = server_pattern;  // one --pattern reads both text logs
   opt.level = gidlog::level::trace;
-  opt.sinks = {gidlog::json_sink(dir + "/client.jsonl", {.file = {.truncate = true}})};
+  opt.sinks = {gidlog::json_sink(dir + "/client.jsonl", {.file = {.truncate = true}}),
+               gidlog::file_sink(dir + "/client.log", {.truncate = true})};
   gidlog::start(opt);
   gidlog::set_runtime_log_level(gidlog::level::trace);
   int status = 0;
