@@ -96,6 +96,7 @@ int run_timeline(const inputs& in, const timeline_options& o) {
   std::map<lane_key, lane> lanes;
   std::vector<std::string> processes;                  // by index, in order of first record
   std::map<std::string, std::uint32_t> process_index;
+  std::vector<std::int64_t> index_of_input;            // input -> process index, -1: not seen
   std::vector<slice> slices;
   std::map<job_id, std::size_t> open;                                 // job -> its slice
   std::unordered_map<lane_key, std::vector<std::size_t>> running;      // lane -> open slices
@@ -113,10 +114,21 @@ int run_timeline(const inputs& in, const timeline_options& o) {
     t0 = any ? std::min(t0, r.time_ns) : r.time_ns;
     any = true;
     t_last = std::max(t_last, r.time_ns);
-    const std::string pname = sc.process_of(r);
-    auto [pi, fresh] = process_index.try_emplace(pname, static_cast<std::uint32_t>(processes.size()));
-    if (fresh) processes.push_back(pname);
-    const std::uint32_t proc = pi->second;
+    // The process's index: by input for text and JSON lines (no string built per record).
+    std::uint32_t proc;
+    const std::uint32_t input = sc.input_of(r);
+    if (r.process.empty() && input < index_of_input.size() && index_of_input[input] >= 0) {
+      proc = static_cast<std::uint32_t>(index_of_input[input]);
+    } else {
+      const std::string pname = sc.process_of(r);
+      auto [pi, fresh] = process_index.try_emplace(pname, static_cast<std::uint32_t>(processes.size()));
+      if (fresh) processes.push_back(pname);
+      proc = pi->second;
+      if (r.process.empty()) {
+        if (input >= index_of_input.size()) index_of_input.resize(input + 1, -1);
+        index_of_input[input] = proc;
+      }
+    }
     const lane_key me = key_of(proc, r.gid);
     lane& ln = lanes[me];
     ++ln.records;
