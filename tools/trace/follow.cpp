@@ -102,4 +102,20 @@ int follower::visit(const record& r) {
   return on_trail ? depth : -1;
 }
 
+follower& process_followers::of(const scanner& sc, const record& r) {
+  if (r.process.empty()) {
+    const std::uint32_t input = sc.input_of(r);
+    if (input >= by_input_.size()) by_input_.resize(input + 1, nullptr);
+    if (by_input_[input] == nullptr) by_input_[input] = &by_name_.try_emplace(sc.process_of(r), q_).first->second;
+    return *by_input_[input];
+  }
+  return by_name_.try_emplace(sc.process_of(r), q_).first->second;
+}
+
+std::uint64_t process_followers::jobs_followed() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& [name, f] : by_name_) n += f.jobs_followed();
+  return n;
+}
+
 }  // namespace gidlog_trace

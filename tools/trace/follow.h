@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hops.h"
+#include "reader.h"
 #include "record.h"
 
 namespace gidlog_trace {
@@ -82,6 +83,21 @@ class follower {
   std::optional<held_record> released_;
   hop hop_;
   std::uint64_t jobs_ = 0;
+};
+
+// One follower per process (scanner::process_of): gids, job ids and pool names are each process's
+// own, so the logs of several processes are followed apart and only the query (a --field value
+// such as a trace id) joins them. --gid follows that gid in each process.
+class process_followers {
+ public:
+  explicit process_followers(follow_query q) : q_(std::move(q)) {}
+  follower& of(const scanner& sc, const record& r);
+  std::uint64_t jobs_followed() const noexcept;
+
+ private:
+  follow_query q_;
+  std::unordered_map<std::string, follower> by_name_;
+  std::vector<follower*> by_input_;  // records that do not name their process: by input
 };
 
 }  // namespace gidlog_trace

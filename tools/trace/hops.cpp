@@ -50,10 +50,16 @@ hop read_hop(const record& r) noexcept {
     if (c.lit("worker ") && c.num(v) && c.lit(" started on ") && c.gid(h.executor)) {
       h.worker = static_cast<std::uint32_t>(v);
       h.kind = hop_kind::worker_start;
-    } else if (lim && c.lit("job ") && c.num(h.job) && c.lit(" thread ") && c.gid(h.executor) && c.lit(" started")) {
-      h.kind = hop_kind::thread_start;
+      return h;
     }
-    return h;
+    c.p = close + 3;
+    if (lim && c.lit("job ") && c.num(h.job) && c.lit(" thread ") && c.gid(h.executor) && c.lit(" started")) {
+      h.kind = hop_kind::thread_start;
+      return h;
+    }
+    // journald has one priority (7) for DEBUG and TRACE: read the TRACE hops below too.
+    c.p = close + 3;
+    h.job = 0;
   }
   if (r.lvl == level::warn) {
     if (c.lit("slow job ") && c.num(h.job) && c.lit(" ran ") && c.num(v) && c.lit(" ms on ") && c.gid(h.executor)) {

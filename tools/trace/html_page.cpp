@@ -1,5 +1,7 @@
 // The page is drawn by its script at load, so what a headless browser dumps (--dump-dom) is the
-// drawn SVG: one <g class="lane"> per gid, one <rect class="slice"> per job.
+// drawn SVG: one <g class="process"> header row per process, then its <g class="lane"> per gid,
+// one <rect class="slice"> per job, a <path class="flow"> per hop and a <path class="flow remote">
+// per call from one process to another (trace context).
 #include "html_page.h"
 
 namespace gidlog_trace {
@@ -18,6 +20,9 @@ body { font: 13px system-ui, sans-serif; margin: 12px; color: #222; }
 .slice.sel { fill: #f0a040; }
 .slice-text { font: 10px monospace; fill: #fff; pointer-events: none; }
 .flow { stroke: #c04040; stroke-width: 1; fill: none; marker-end: url(#arrow); opacity: 0.7; }
+.flow.remote { stroke: #2060c0; stroke-width: 1.5; stroke-dasharray: 4 2; marker-end: url(#arrow-remote); opacity: 0.9; }
+.process-bg { fill: #e4e8f0; }
+.process-label { font: bold 12px monospace; fill: #123; }
 .instant { fill: #d02020; }
 .axis { font: 10px monospace; fill: #666; }
 #records { background: #fafafa; border: 1px solid #ddd; padding: 8px; white-space: pre; overflow-x: auto; min-height: 3em; }
@@ -59,40 +64,51 @@ function show(i) {
 }
 function draw() {
   view.textContent = "";
-  const w = Math.ceil(x(data.end)) + 60, h = axisH + data.lanes.length * laneH + 10;
+  const w = Math.ceil(x(data.end)) + 60, h = axisH + data.rows * laneH + 10;
+  const rowY = row => axisH + row * laneH;
   const svg = el("svg", {width: w, height: h, id: "timeline"}, view);
   const defs = el("defs", {}, svg);
   const m = el("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto"}, defs);
   el("path", {d: "M0,0 L10,5 L0,10 z", fill: "#c04040"}, m);
+  const mr = el("marker", {id: "arrow-remote", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto"}, defs);
+  el("path", {d: "M0,0 L10,5 L0,10 z", fill: "#2060c0"}, mr);
   const steps = 8;
   for (let k = 0; k <= steps; k++) {
     const t = data.end * k / steps;
     el("text", {class: "axis", x: x(t), y: 14}, svg, (t / 1000).toFixed(t < 10000 ? 2 : 0) + " ms");
   }
+  for (const p of data.processes) {  // a header row per process, its lanes below it
+    const g = el("g", {class: "process", "data-process": p.name}, svg);
+    el("rect", {class: "process-bg", x: 0, y: rowY(p.row), width: w, height: laneH - 2}, g);
+    el("text", {class: "process-label", x: 4, y: rowY(p.row) + 16}, g, "process " + p.name);
+  }
   data.lanes.forEach((ln, i) => {
-    const g = el("g", {class: "lane", "data-gid": ln.gid}, svg);
-    const y = axisH + i * laneH;
+    const g = el("g", {class: "lane", "data-gid": ln.gid, "data-process": ln.process}, svg);
+    const y = rowY(ln.row);
     el("rect", {class: "lane-bg", x: 0, y: y, width: w, height: laneH - 2}, g);
     el("text", {class: "label", x: 4, y: y + 16}, g, "gid-" + ln.gid + (ln.name ? " " + ln.name : "") + " (" + ln.records + ")");
   });
   const lanes = svg.querySelectorAll("g.lane");
   data.slices.forEach((s, i) => {
-    const y = axisH + s.lane * laneH + 3, x0 = x(s.t0), wd = Math.max(2, (s.t1 - s.t0) * scale);
+    const y = rowY(data.lanes[s.lane].row) + 3, x0 = x(s.t0), wd = Math.max(2, (s.t1 - s.t0) * scale);
     const r = el("rect", {class: "slice", "data-i": i, x: x0, y: y, width: wd, height: laneH - 8}, lanes[s.lane]);
     el("title", {}, r, s.name + "\n" + s.info);
     r.addEventListener("click", () => show(i));
     if (wd > 60) el("text", {class: "slice-text", x: x0 + 3, y: y + 13}, lanes[s.lane], s.name);
   });
   for (const f of data.flows) {
-    const y0 = axisH + f[0] * laneH + laneH / 2, y1 = axisH + f[2] * laneH + laneH / 2;
-    el("path", {class: "flow", d: "M" + x(f[1]) + "," + y0 + " L" + x(f[3]) + "," + y1}, svg);
+    const y0 = rowY(data.lanes[f[0]].row) + laneH / 2, y1 = rowY(data.lanes[f[2]].row) + laneH / 2;
+    const p = el("path", {class: f[4] ? "flow remote" : "flow", d: "M" + x(f[1]) + "," + y0 + " L" + x(f[3]) + "," + y1}, svg);
+    if (f[4]) el("title", {}, p, "call from process " + data.lanes[f[0]].process + " to " + data.lanes[f[2]].process + " (traceparent)");
   }
   for (const e of data.instants) {
-    const cx = x(e.t), cy = axisH + e.lane * laneH + 4;
+    const cx = x(e.t), cy = rowY(data.lanes[e.lane].row) + 4;
     const p = el("path", {class: "instant", d: "M" + (cx - 4) + "," + cy + " L" + (cx + 4) + "," + cy + " L" + cx + "," + (cy + 8) + " z"}, svg);
     el("title", {}, p, e.text);
   }
   document.body.setAttribute("data-lanes", data.lanes.length);
+  document.body.setAttribute("data-processes", data.processes.length);
+  document.body.setAttribute("data-remote-flows", data.flows.filter(f => f[4]).length);
   document.body.setAttribute("data-slices", data.slices.length);
 }
 function zoom(f, at) {  // keeps the time under `at` (pixels from the view's left) in place

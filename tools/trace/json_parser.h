@@ -1,6 +1,10 @@
 #pragma once
-// Reading json_sink lines (include/gidlog/file_sinks.h: ts, level, gid, file, line, func, logger,
-// msg, tmpl, the named fields, ctx) back into records, with simdjson's on-demand parser.
+// Reading json_sink lines (include/gidlog/file_sinks.h: ts, level, gid, trace_id, span_id,
+// trace_flags, file, line, func, logger, msg, tmpl, the named fields, ctx) back into records, with
+// simdjson's on-demand parser; and the entries of `journalctl -o json` (MESSAGE, PRIORITY, TID,
+// CODE_FILE, CODE_LINE, CODE_FUNC, GIDLOG_TIME_USEC or __REALTIME_TIMESTAMP, SYSLOG_IDENTIFIER,
+// _PID, and the program's own fields, lower-cased into the context: TRACE_ID -> trace_id).
+// The trace context (json_sink's top-level trace_id, span_id, trace_flags) goes into record::ctx.
 #include <memory>
 #include <string_view>
 

@@ -20,6 +20,18 @@ bool split_field(const std::string& s, follow_query& q) {
   return true;
 }
 
+// --trace-id: the 32 hex digits of a W3C trace id, as records carry it (lower case).
+bool trace_id_query(std::string id, follow_query& q) {
+  if (id.size() != 32) return false;
+  for (char& c : id) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  q.key = "trace_id";
+  q.value = id;
+  return true;
+}
+
 int current_year() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -32,7 +44,9 @@ int current_year() {
 int main(int argc, char** argv) {
   CLI::App app{"gidlog-trace: follow a request across gids, summarise a gidlog log, draw it as a timeline.\n"
                "Reads text lines (the default pattern or --pattern) and json_sink lines, rotated sets\n"
-               "(app.log reads app.N.log .. app.1.log first), .gz files, or stdin ('-' or no file).",
+               "(app.log reads app.N.log .. app.1.log first), .gz files, journalctl -o json output, or\n"
+               "stdin ('-' or no file). Several files are several processes' logs: followed apart, merged\n"
+               "by time, each line marked by its process.",
                "gidlog-trace"};
   app.require_subcommand(1);
   app.fallthrough();  // the input options may also follow the subcommand
@@ -60,7 +74,10 @@ int main(int argc, char** argv) {
                                                   "to pools and limiters, each line prefixed with its hop depth");
   auto* gid_opt = follow->add_option("--gid", gid, "the gid to follow");
   auto* field_opt = follow->add_option("--field", field, "key=value of a context field, e.g. req=r-42");
+  std::string trace_id;
+  auto* trace_opt = follow->add_option("--trace-id", trace_id, "a W3C trace id (32 hex digits): --field trace_id=ID");
   gid_opt->excludes(field_opt);
+  trace_opt->excludes(gid_opt)->excludes(field_opt);
   add_window(follow);
   add_files(follow);
 
@@ -80,7 +97,10 @@ int main(int argc, char** argv) {
   timeline->add_option("--html", to_opt.html, "self-contained HTML page to write");
   auto* t_gid_opt = timeline->add_option("--gid", t_gid, "only the trail of this gid");
   auto* t_field_opt = timeline->add_option("--field", t_field, "only the trail of key=value");
+  std::string t_trace_id;
+  auto* t_trace_opt = timeline->add_option("--trace-id", t_trace_id, "only the trail of this W3C trace id");
   t_gid_opt->excludes(t_field_opt);
+  t_trace_opt->excludes(t_gid_opt)->excludes(t_field_opt);
   add_window(timeline);
   add_files(timeline);
 
@@ -109,8 +129,13 @@ int main(int argc, char** argv) {
   try {
     if (follow->parsed()) {
       if (gid_opt->count() > 0) fq.gid = gid;
-      else if (field_opt->count() == 0 || !split_field(field, fq)) {
-        std::fprintf(stderr, "gidlog-trace follow: give --gid N or --field key=value\n");
+      else if (trace_opt->count() > 0) {
+        if (!trace_id_query(trace_id, fq)) {
+          std::fprintf(stderr, "gidlog-trace follow: --trace-id %s: not a trace id (32 hex digits)\n", trace_id.c_str());
+          return 2;
+        }
+      } else if (field_opt->count() == 0 || !split_field(field, fq)) {
+        std::fprintf(stderr, "gidlog-trace follow: give --gid N, --field key=value or --trace-id ID\n");
         return 2;
       }
       return run_follow(in, fq, filter, stdout);
@@ -125,6 +150,14 @@ int main(int argc, char** argv) {
       follow_query q;
       if (!split_field(t_field, q)) {
         std::fprintf(stderr, "gidlog-trace timeline: --field wants key=value\n");
+        return 2;
+      }
+      to_opt.only = q;
+    }
+    if (t_trace_opt->count() > 0) {
+      follow_query q;
+      if (!trace_id_query(t_trace_id, q)) {
+        std::fprintf(stderr, "gidlog-trace timeline: --trace-id %s: not a trace id (32 hex digits)\n", t_trace_id.c_str());
         return 2;
       }
       to_opt.only = q;

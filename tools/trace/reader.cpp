@@ -114,6 +114,7 @@ void scanner::bad_line(std::uint64_t line_no, std::string_view why, std::string_
 
 void scanner::read_one(const std::string& name, int fd, const std::function<void(const record&)>& on_record) {
   names_.push_back(name);
+  input_of_.push_back(input_);
   bad_in_file_ = 0;
   const auto source = static_cast<std::uint32_t>(names_.size() - 1);
   // gzip by its magic bytes: peek with pread where the descriptor can seek, else let zlib decide
@@ -209,14 +210,27 @@ void scanner::read_one(const std::string& name, int fd, const std::function<void
                  static_cast<unsigned long long>(bad_in_file_));
 }
 
+std::string scanner::process_of(const record& r) const {
+  std::string p(r.process.empty() ? std::string_view(input_names_[input_of(r)]) : r.process);
+  for (char& c : p)
+    if (c == ' ' || c == '\t') c = '_';
+  return p;
+}
+
 scan_stats scanner::run(const std::vector<std::string>& paths, const std::function<void(const record&)>& on_record) {
-  std::vector<std::string> files;
-  for (const std::string& p : paths) {
-    if (p == "-" || !opt_.rotated) files.push_back(p);
-    else for (std::string& f : expand_rotated(p)) files.push_back(std::move(f));
+  std::vector<std::pair<std::string, std::uint32_t>> files;  // file, its input
+  std::vector<std::string> given = paths;
+  if (given.empty()) given.push_back("-");
+  for (const std::string& p : given) {
+    const auto input = static_cast<std::uint32_t>(input_names_.size());
+    std::string base = p == "-" ? "<stdin>" : p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
+    if (base.size() > 3 && base.compare(base.size() - 3, 3, ".gz") == 0) base.resize(base.size() - 3);
+    input_names_.push_back(base.empty() ? p : base);
+    if (p == "-" || !opt_.rotated) files.emplace_back(p, input);
+    else for (std::string& f : expand_rotated(p)) files.emplace_back(std::move(f), input);
   }
-  if (files.empty()) files.push_back("-");
-  for (const std::string& f : files) {
+  for (const auto& [f, input] : files) {
+    input_ = input;
     if (f == "-") {
       read_one("<stdin>", 0, on_record);
       continue;

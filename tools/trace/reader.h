@@ -53,6 +53,16 @@ class scanner {
   // The names of the files read, by record::source.
   const std::vector<std::string>& sources() const noexcept { return names_; }
 
+  // Which input (the index of its path in run()'s `paths`) a record's file belongs to: the parts
+  // of a rotated set belong to the set's path.
+  std::uint32_t input_of(const record& r) const noexcept { return r.source < input_of_.size() ? input_of_[r.source] : 0; }
+  // The name gidlog-trace marks a record's process with when it reads several processes' logs:
+  // the record's own (journald: SYSLOG_IDENTIFIER[_PID]) or else its input's file name without
+  // the directory ("client.jsonl"; "<stdin>"). Spaces become '_', so a mark is one word.
+  std::string process_of(const record& r) const;
+  // How many inputs run() was given (a rotated set counts once; none: stdin, one).
+  std::size_t inputs() const noexcept { return input_names_.size(); }
+
  private:
   void read_one(const std::string& name, int fd, const std::function<void(const record&)>& on_record);
   void bad_line(std::uint64_t line_no, std::string_view why, std::string_view line);
@@ -61,6 +71,9 @@ class scanner {
   text_parser text_;
   json_parser json_;
   std::vector<std::string> names_;
+  std::vector<std::uint32_t> input_of_;     // by record::source
+  std::vector<std::string> input_names_;    // by input: the file name, without its directory
+  std::uint32_t input_ = 0;                 // the input being read
   std::vector<char> buf_;
   record rec_;
   scan_stats stats_;

@@ -39,6 +39,9 @@ struct record {
   std::string_view raw;            // the whole input line, without its '\n'
   std::uint64_t line_no = 0;       // 1-based, within its file
   std::uint32_t source = 0;        // index of the file it came from
+  // The process that wrote it, when the line names one (journald's SYSLOG_IDENTIFIER[_PID]);
+  // empty for text and json_sink lines: scanner::process_of() then names the input.
+  std::string_view process;
 
   void clear() {
     time_ns = 0;
@@ -47,7 +50,7 @@ struct record {
     lvl = level::unknown;
     gid = 0;
     has_gid = false;
-    file = func = logger = msg = raw = {};
+    file = func = logger = msg = raw = process = {};
     line = 0;
     ctx.clear();
     fields.clear();
