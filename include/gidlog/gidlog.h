@@ -6,6 +6,10 @@
 // Levels, LOG_*, start/stop/options, sinks, named loggers, context fields.
 #include <gidlog/log.h>
 
+// W3C trace context (traceparent) for context_scope, and the journald sink.
+#include <gidlog/journald_sink.h>
+#include <gidlog/trace_context.h>
+
 // The worker pool, limiter, task registry and leak checks a service logs with.
 #include <gidlog/runtime.h>
 
