@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "journald_daemon.h"
 #include "trace_test_util.h"
 
 using namespace trace_test;
@@ -35,7 +36,8 @@ struct run_result {
 
 // Runs the server, then the client against it, each writing its logs to a directory of its own
 // test case. Waits for the server to print its port (it is listening then), and for both to exit.
-run_result run_peers(const std::string& tag) {
+// With `journal_socket`, the server also logs to that journald (journald_sink).
+run_result run_peers(const std::string& tag, const std::string& journal_socket = "") {
   run_result r;
   r.dir = logs + "/" + tag;
   std::filesystem::remove_all(r.dir);
@@ -48,7 +50,10 @@ run_result run_peers(const std::string& tag) {
     ::dup2(out[1], 1);
     ::close(out[0]);
     ::close(out[1]);
-    ::execl(peer.c_str(), peer.c_str(), "server", r.dir.c_str(), static_cast<char*>(nullptr));
+    if (journal_socket.empty())
+      ::execl(peer.c_str(), peer.c_str(), "server", r.dir.c_str(), static_cast<char*>(nullptr));
+    else
+      ::execl(peer.c_str(), peer.c_str(), "server", r.dir.c_str(), journal_socket.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(out[1]);
@@ -278,6 +283,51 @@ TEST_CASE("follow --trace-id over the client's JSON log and the server's records
   const result alone = trace("follow --trace-id " + id + " " + trace_test::quoted(journal), "procs_journal_alone");
   REQUIRE(alone.status == 0);
   for (const out_line& l : parse_follow(alone.out)) CHECK(l.mark == mark);
+}
+
+// The same with the server's records read back from a real systemd-journald (a private one, as
+// the journald sink's tests run it): what journald_sink sent, as journalctl -o json prints it.
+// Catches: a field journald_sink names differently from what gidlog-trace reads (TID, CODE_*,
+// GIDLOG_TIME_USEC, TRACE_ID), a value journald stores in another form, hop records not found
+// at journald's priorities.
+TEST_CASE("follow --trace-id over the client's JSON log and the server's journal from a real journald", "[trace_procs]") {
+  gidlog_test::journald_daemon journald;
+  const run_result peers = run_peers("follow_real_journal", journald.socket());
+  journald.sync();
+  const std::string journal = peers.dir + "/server.journalctl.json";
+  std::ofstream(journal) << journald.journalctl({"-o", "json", "SYSLOG_IDENTIFIER=trace-peer"});
+  const std::string client = peers.dir + "/client.jsonl";
+  const std::string mark = "trace-peer[" + std::to_string(peers.server_pid) + "]";
+  for (const std::string& id : peers.trace_ids) {
+    const result json = trace("follow --trace-id " + id + " " + trace_test::quoted(client) + " " +
+                                  trace_test::quoted(peers.dir + "/server.jsonl"),
+                              "procs_real_journal_json");
+    const result jr = trace("follow --trace-id " + id + " " + trace_test::quoted(client) + " " + trace_test::quoted(journal),
+                            "procs_real_journal");
+    INFO(jr.err);
+    REQUIRE(json.status == 0);
+    REQUIRE(jr.status == 0);
+    const auto vj = parse_follow(json.out), vr = parse_follow(jr.out);
+    // The server's records of this trace in its own JSON log, independently of gidlog-trace.
+    const auto server_records = trace_records(peers.dir + "/server.jsonl", id);
+    REQUIRE(server_records.size() >= 3);
+    std::size_t from_journal = 0;
+    for (const out_line& l : vr) from_journal += l.mark == mark;
+    CHECK(from_journal >= server_records.size());  // plus the db pool's hop records
+    REQUIRE(vr.size() == vj.size());
+    for (std::size_t i = 0; i < vr.size(); ++i) {
+      INFO(vr[i].raw);
+      CHECK(vr[i].depth == vj[i].depth);
+      CHECK(vr[i].mark == (vj[i].mark == "server.jsonl" ? mark : vj[i].mark));
+      if (vr[i].mark == mark) {
+        const auto e = nlohmann::json::parse(vr[i].raw), j = nlohmann::json::parse(vj[i].raw);
+        CHECK(e["MESSAGE"] == j["msg"]);
+        CHECK(e["TRACE_ID"] == id);
+        CHECK(e["TID"] == std::to_string(j["gid"].get<unsigned>()));
+      }
+    }
+    check_causal(vr, "trace-peer[");
+  }
 }
 
 TEST_CASE("timeline draws a group of lanes per process and the call from the client to the server", "[trace_procs]") {

@@ -1,8 +1,11 @@
 // Two processes of one request, for gidlog-trace's cross-process test: a client that calls a server
 // over loopback HTTP with a W3C traceparent header, both logging with gidlog.
-//   trace_http_peer server DIR   listens on 127.0.0.1 (a free port, printed as "port N\n" on
+//   trace_http_peer server DIR [JOURNAL_SOCKET]
+//                                listens on 127.0.0.1 (a free port, printed as "port N\n" on
 //                                stdout once it accepts), logs to DIR/server.jsonl (json_sink) and
-//                                DIR/server.log (text, pattern SERVER_PATTERN below); GET /orders/ID
+//                                DIR/server.log (text, pattern SERVER_PATTERN below), and with
+//                                JOURNAL_SOCKET also to that journald (journald_sink, identifier
+//                                "trace-peer"); GET /orders/ID
 //                                handles a request in a child span of the caller's, with a job on a
 //                                worker_pool; POST /quit stops it
 //   trace_http_peer client DIR PORT N
@@ -19,6 +22,7 @@
 
 #include <gidlog/file_sinks.h>
 #include <gidlog/gidlog.h>
+#include <gidlog/journald_sink.h>
 #include <gidlog/runtime.h>
 #include <gidlog/trace_context.h>
 
@@ -27,12 +31,14 @@ namespace {
 // %z: the text log's times carry their offset, so they merge with the JSON logs' UTC times.
 constexpr const char* server_pattern = "%Y-%m-%dT%H:%M:%S.%f%z %l gid-%t %s:%# %v%C";
 
-int server(const std::string& dir) {
+int server(const std::string& dir, const char* journal_socket) {
   gidlog::options opt;
   opt.pattern = server_pattern;
   opt.level = gidlog::level::trace;
   opt.sinks = {gidlog::json_sink(dir + "/server.jsonl", {.file = {.truncate = true}}),
                gidlog::file_sink(dir + "/server.log", {.truncate = true})};
+  if (journal_socket != nullptr)
+    opt.sinks.push_back(gidlog::journald_sink({.socket_path = journal_socket, .syslog_identifier = "trace-peer"}));
   gidlog::start(opt);
   gidlog::set_runtime_log_level(gidlog::level::trace);
   int status = 0;
@@ -118,8 +124,8 @@ int client(const std::string& dir, int port, int n) {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "server" && argc == 3) return server(argv[2]);
+  if (mode == "server" && (argc == 3 || argc == 4)) return server(argv[2], argc == 4 ? argv[3] : nullptr);
   if (mode == "client" && argc == 5) return client(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
-  std::fprintf(stderr, "usage: trace_http_peer server DIR | client DIR PORT N\n");
+  std::fprintf(stderr, "usage: trace_http_peer server DIR [JOURNAL_SOCKET] | client DIR PORT N\n");
   return 2;
 }
