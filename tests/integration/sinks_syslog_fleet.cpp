@@ -534,7 +534,7 @@ std::vector<int> zero_to(int n) {
 
 }  // namespace
 
-TEST_CASE("fleet over RELP, the collector stopped (SIGTERM) and started again mid-run: every record once, in order",
+TEST_CASE("fleet over RELP, the collector stopped (SIGTERM) and started again mid-run, every record once and in order",
           "[syslog]") {
   const run_result res = run_fleet(transport::relp, SIGTERM);
   INFO("collector rsyslogd said:\n" << res.collector_output << "\nlocal rsyslogd said:\n" << res.local_output);
@@ -551,7 +551,7 @@ TEST_CASE("fleet over RELP, the collector stopped (SIGTERM) and started again mi
 // A collector that dies between writing a record and acknowledging it gets the record again from
 // omrelp after its restart: RELP delivers at least once. What arrives twice is the tail of what
 // was on the way, sent again in order, so each process's numbers step back once at most.
-TEST_CASE("fleet over RELP, the collector killed (SIGKILL) and started again mid-run: nothing lost, in order, "
+TEST_CASE("fleet over RELP, the collector killed (SIGKILL) and started again mid-run, nothing lost and in order, "
           "records it had not acknowledged again after the restart",
           "[syslog]") {
   const run_result res = run_fleet(transport::relp, SIGKILL);
@@ -581,10 +581,16 @@ TEST_CASE("fleet over RELP, the collector killed (SIGKILL) and started again mid
 // Plain TCP has no acknowledgement. At the kill, what the collector's kernel had taken and it had
 // not written is lost, and omfwd, finding the connection broken in the middle of a batch, sends
 // that batch again from its start on the new connection: some records come twice. Observed in
-// release runs: 0 to 1127 of 6000 records lost; twice in about 70 runs, 19 and 71 records twice. What
+// release runs: 0 to 2523 of 6000 records lost; twice in about 70 runs, 19 and 71 records twice. What
 // holds: each process's records in order but for one step back at the restart, the missing ones
-// one run of consecutive records, the first and the last record (logged after the restart) there.
-TEST_CASE("fleet over plain TCP, the collector killed (SIGKILL) and started again mid-run: in order but for one "
+// one run of consecutive records, the last record (logged after the restart) there. The lost run
+// can begin at a process's first record: under load one process logged 800 records before the
+// other's first reached the collector, and the kill took that one's first records with it.
+//
+// The test names have no ": " far to the right: Catch 2.13's console reporter indents a header's
+// continuation lines to just after its first ": ", and one past the console width never ends (a
+// failing check then printed the name's tail for ever: 2.8 GB in a minute).
+TEST_CASE("fleet over plain TCP, the collector killed (SIGKILL) and started again mid-run, in order but for one "
           "resent run, one run lost at most",
           "[syslog]") {
   const run_result res = run_fleet(transport::tcp, SIGKILL);
@@ -605,7 +611,6 @@ TEST_CASE("fleet over plain TCP, the collector killed (SIGKILL) and started agai
     for (int i = 0; i < per_process; ++i)
       if (!got.contains(i) && (i == 0 || got.contains(i - 1))) ++missing_runs;
     CHECK(missing_runs <= 1);
-    CHECK(got.contains(0));
     CHECK(got.contains(per_process - 1));  // everything logged after the restart arrived
     lost += static_cast<std::size_t>(per_process) - got.size();
     twice += s.size() - got.size();
