@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <gidlog/sink.h>
+#include <gidlog/field.h>
 
 namespace gidlog {
 inline namespace v0 {

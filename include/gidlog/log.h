@@ -1,10 +1,14 @@
 #pragma once
-// gidlog's logging API: levels, the LOG_* macros, start/stop and options, sinks, named loggers and
-// context fields; without the runtime (pool, limiter, tasks) and introspection, and the standard
-// headers they need. The header for a file that only logs: <gidlog/gidlog.h> includes it and the
-// rest.
+// gidlog's logging API: levels, the LOG_* macros, start/stop, named loggers and context fields;
+// the header for a file that only logs. It declares start(const options&) without defining
+// gidlog::options, and leaves out the sinks, the runtime (pool, limiter, tasks), introspection and
+// the standard headers they need (<chrono>, <functional>, <memory>, <vector>, ...): what a
+// logging file pays to include it is in README "Performance". <gidlog/gidlog.h> includes it and
+// the rest; a file that fills in options or makes sinks includes <gidlog/options.h> (options,
+// logger_options, sink, file_sink, console_sink), <gidlog/file_sinks.h> (rotating_file_sink,
+// json_sink), <gidlog/syslog_sink.h>, <gidlog/journald_sink.h>, or simply <gidlog/gidlog.h>.
 //
-//   gidlog::options opt;
+//   gidlog::options opt;                 // <gidlog/options.h>
 //   opt.sinks = {gidlog::file_sink("app.log"), gidlog::console_sink()};
 //   gidlog::start(opt);
 //   LOG_INFO("listening on {}", port);   // [1130/091502.117:INFO:gid-4711:main.cpp:12] listening on 8080
@@ -14,31 +18,32 @@
 // under queue_policy::block with a full queue, never throws and never allocates for built-in
 // argument types (arithmetic, bool, char, pointers, C strings, std::string, std::string_view),
 // and captures the common standard types (chrono, optional, vectors and arrays of numbers, enums,
-// error_code, path, char8_t text; see detail/std_types.h) as values too. Any other formattable
-// type is formatted on the calling thread, so a reference it holds can never dangle by the time
-// the backend writes the line.
+// error_code, path, char8_t text; see detail/std_types.h) as values too, without including their
+// headers. Any other formattable type is formatted on the calling thread, so a reference it holds
+// can never dangle by the time the backend writes the line.
 #include <cstdint>
 
 #include <gidlog/config.h>
 #include <gidlog/context.h>
 #include <gidlog/detail/frontend.h>
-#include <gidlog/file_sinks.h>
 #include <gidlog/gid.h>
 #include <gidlog/level.h>
 #include <gidlog/logger.h>
-#include <gidlog/options.h>
-#include <gidlog/sink.h>
-#include <gidlog/syslog_sink.h>
 #include <gidlog/version.h>
 
 namespace gidlog {
 inline namespace v0 {
 
+// Every run-time setting: defined in <gidlog/options.h>.
+struct options;
+
 // Validates `opt` and starts the backend thread "gidlog-backend". Throws std::invalid_argument
 // naming the field (e.g. "gidlog::options::queue_capacity: must be at least 64") and starts
 // nothing when an option is invalid; throws std::logic_error when already running. Registers
 // stop() to run at exit. GIDLOG_LEVEL in the environment overrides opt.level.
-void start(const options& opt = {});
+void start(const options& opt);
+// The same with the default options (one console_sink() on stdout, level info).
+void start();
 
 // Drains every record logged before the call, flushes the sinks and joins the backend. Records
 // logged afterwards are written synchronously to the same sinks. Safe to call twice.

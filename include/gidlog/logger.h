@@ -7,6 +7,7 @@
 //
 //   auto audit = gidlog::file_sink("audit.log");
 //   gidlog::get_logger("audit", {.sinks = {audit}, .additive = false});  // audit.log only
+// (logger_options and the sinks are in <gidlog/options.h>, which <gidlog/gidlog.h> includes.)
 //
 // GIDLOG_LEVEL=info,db=debug,http=warn sets the global level and those loggers' levels at start().
 // The root logger (LOG_*) is the one named options::name; it is not returned by get_logger.
@@ -18,21 +19,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <gidlog/detail/call_gate.h>
 #include <gidlog/level.h>
-#include <gidlog/sink.h>
 
 namespace gidlog {
 inline namespace v0 {
 
-struct logger_options {
-  // Sinks for this logger's records, written with the global pattern. Each must be non-null.
-  std::vector<sink_ptr> sinks;
-  // Whether its records also go to the global sinks (options::sinks).
-  bool additive = true;
-};
+// A logger's own sinks and additivity: defined in <gidlog/options.h>, with the sinks.
+struct logger_options;
 
 class logger {
  public:

@@ -1,6 +1,8 @@
 #pragma once
 // gidlog::options: every run-time setting, with its default. gidlog::start() validates them on
-// the caller's thread and throws std::invalid_argument naming the field.
+// the caller's thread and throws std::invalid_argument naming the field. Also a named logger's
+// logger_options. <gidlog/gidlog.h> includes this header; <gidlog/log.h>, for files that only
+// log, declares start(const options&) without it.
 #include <chrono>
 #include <csignal>
 #include <cstddef>
@@ -33,6 +35,15 @@ struct backtrace_options {
   // encoded and sent to the backend, which keeps the newest `capacity` of them per logger
   // without formatting them. Each costs about what a written record costs on the caller.
   gidlog::level keep_from = gidlog::level::trace;
+};
+
+// A named logger's own sinks (gidlog::get_logger(name, opt), logger::configure; see
+// <gidlog/logger.h>).
+struct logger_options {
+  // Sinks for this logger's records, written with the global pattern. Each must be non-null.
+  std::vector<sink_ptr> sinks;
+  // Whether its records also go to the global sinks (options::sinks).
+  bool additive = true;
 };
 
 struct options {

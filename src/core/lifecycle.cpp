@@ -249,6 +249,8 @@ void start(const options& in) {
   set_gid_warn_hook(gid_fallback_warning);  // delivers a reason kept from before start()
 }
 
+void start() { start(options{}); }
+
 void stop() noexcept {
   using namespace detail;
   std::lock_guard<std::mutex> lock(control_mutex());

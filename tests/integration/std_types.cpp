@@ -107,3 +107,56 @@ TEST_CASE("enums, error_code, path, char8_t", "[std_types]") {
   const std::string text(reinterpret_cast<const char*>(u8.data()), u8.size());
   CHECK(lines[3] == fmt::format("{} {} {} {}", text, text, "lit", 'c'));
 }
+
+namespace lookalike {
+// The members gidlog's capture of a duration, an optional and an error_code reads, on types of
+// another library with formatters of their own: they are not taken for the standard types (which
+// gidlog recognises by name as well, without including their headers) and log through their own
+// formatters, on the caller, as they always did.
+struct duration {
+  using rep = long;
+  using period = std::milli;
+  long count() const { return 5; }
+};
+struct optional {
+  using value_type = int;
+  bool has_value() const { return true; }
+  int operator*() const { return 6; }
+};
+struct error_code {
+  int value() const { return 7; }
+  const std::error_category& category() const { return std::generic_category(); }
+};
+}  // namespace lookalike
+
+template <>
+struct fmt::formatter<lookalike::duration> : fmt::formatter<int> {
+  auto format(const lookalike::duration& d, format_context& ctx) const -> decltype(ctx.out()) {
+    ctx.advance_to(fmt::format_to(ctx.out(), "d="));
+    return fmt::formatter<int>::format(static_cast<int>(d.count()), ctx);
+  }
+};
+template <>
+struct fmt::formatter<lookalike::optional> : fmt::formatter<int> {
+  auto format(const lookalike::optional& o, format_context& ctx) const -> decltype(ctx.out()) {
+    ctx.advance_to(fmt::format_to(ctx.out(), "o="));
+    return fmt::formatter<int>::format(*o, ctx);
+  }
+};
+template <>
+struct fmt::formatter<lookalike::error_code> : fmt::formatter<int> {
+  auto format(const lookalike::error_code& e, format_context& ctx) const -> decltype(ctx.out()) {
+    ctx.advance_to(fmt::format_to(ctx.out(), "e="));
+    return fmt::formatter<int>::format(e.value(), ctx);
+  }
+};
+
+TEST_CASE("types shaped like the captured ones log through their own formatters", "[std_types]") {
+  static_assert(!captured<lookalike::duration> && !captured<lookalike::optional> && !captured<lookalike::error_code>);
+  session s;
+  LOG_INFO("{} {:>3} {} {}", lookalike::duration{}, lookalike::optional{}, lookalike::error_code{},
+           std::chrono::milliseconds(5));
+  auto lines = s.lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "d=5 o=  6 e=7 5ms");
+}

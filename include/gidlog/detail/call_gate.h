@@ -3,14 +3,13 @@
 // (one relaxed byte load per call), the per-site state of the conditional and rate-limited macros,
 // and the run-time format string wrapper. Internal, except runtime_format.
 #include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <type_traits>
 
 #include <fmt/core.h>
 
+#include <gidlog/detail/std_shapes.h>
 #include <gidlog/level.h>
 
 namespace gidlog {
@@ -111,17 +110,17 @@ struct first_n_state {
 };
 
 // LOG_*_EVERY(period): at most one call per period, the first one after it ends; it carries the
-// calls skipped since the previous one written.
+// calls skipped since the previous one written. `period` is a std::chrono::duration (the caller
+// has included <chrono>; this header does not, see detail/std_shapes.h).
 struct every_state {
   std::atomic<std::int64_t> next_ns{INT64_MIN};
   std::atomic<std::uint64_t> skipped{0};
-  template <class Rep, class Period>
-  bool admit(std::chrono::duration<Rep, Period> period, std::uint64_t& suppressed) noexcept {
+  template <std_duration D>
+  bool admit(const D& period, std::uint64_t& suppressed) noexcept {
     const std::int64_t now = g_rate_clock.load(std::memory_order_relaxed)();
     std::int64_t next = next_ns.load(std::memory_order_relaxed);
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(period).count();
-    if (now < next || !next_ns.compare_exchange_strong(next, now + static_cast<std::int64_t>(ns),
-                                                       std::memory_order_relaxed)) {
+    const std::int64_t ns = nanoseconds_of(period);
+    if (now < next || !next_ns.compare_exchange_strong(next, now + ns, std::memory_order_relaxed)) {
       skipped.fetch_add(1, std::memory_order_relaxed);
       return false;
     }

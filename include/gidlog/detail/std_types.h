@@ -14,19 +14,19 @@
 //   std::filesystem::path (any type with native() and preferred_separator)  fmt's path text
 //   enums: through an ADL format_as or a fmt::formatter on the caller; else their integer
 //   char8_t, std::u8string(_view), const char8_t*                 as char and UTF-8 text
-#include <array>
-#include <chrono>
+//
+// None of their headers is included here: each type is recognised by its members and its name
+// (detail/std_shapes.h), so a file that logs pays for <chrono>, <optional>, <vector> or
+// <system_error> only when it includes them itself.
 #include <cstdint>
 #include <cstring>
-#include <optional>
-#include <ratio>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <type_traits>
-#include <vector>
 
 #include <fmt/core.h>
+
+#include <gidlog/detail/std_shapes.h>
 
 namespace gidlog {
 inline namespace v0 {
@@ -76,24 +76,29 @@ struct duration_head {
   std::uint8_t period;
   std::uint8_t floating;
 };
+// A std::ratio's num and den are reduced, so these are std::nano, std::micro, ... exactly.
 template <class Period>
 constexpr std::uint8_t period_code() {
-  if constexpr (std::is_same_v<Period, std::nano>) return 1;
-  else if constexpr (std::is_same_v<Period, std::micro>) return 2;
-  else if constexpr (std::is_same_v<Period, std::milli>) return 3;
-  else if constexpr (std::is_same_v<Period, std::ratio<1>>) return 4;
-  else if constexpr (std::is_same_v<Period, std::ratio<60>>) return 5;
-  else if constexpr (std::is_same_v<Period, std::ratio<3600>>) return 6;
+  constexpr auto num = Period::num;
+  constexpr auto den = Period::den;
+  if constexpr (num == 1 && den == 1'000'000'000) return 1;
+  else if constexpr (num == 1 && den == 1'000'000) return 2;
+  else if constexpr (num == 1 && den == 1'000) return 3;
+  else if constexpr (num == 1 && den == 1) return 4;
+  else if constexpr (num == 60 && den == 1) return 5;
+  else if constexpr (num == 3600 && den == 1) return 6;
   else return 0;
 }
-template <class Rep, class Period>
+template <class D>
 constexpr std::size_t duration_wire_size() {
-  return sizeof(duration_head) + (period_code<typename Period::type>() == 0 ? 2 * sizeof(std::int64_t) : 0);
+  return sizeof(duration_head) + (period_code<typename D::period>() == 0 ? 2 * sizeof(std::int64_t) : 0);
 }
-template <class Rep, class Period>
-void write_duration(unsigned char* out, const std::chrono::duration<Rep, Period>& v) noexcept {
+template <class D>
+void write_duration(unsigned char* out, const D& v) noexcept {
+  using Rep = typename D::rep;
+  using Period = typename D::period;
   duration_head h{};
-  h.period = period_code<typename Period::type>();
+  h.period = period_code<Period>();
   h.floating = std::is_floating_point_v<Rep> ? 1 : 0;
   if constexpr (std::is_floating_point_v<Rep>) {
     const double d = static_cast<double>(v.count());
@@ -110,31 +115,32 @@ void write_duration(unsigned char* out, const std::chrono::duration<Rep, Period>
 }
 
 // The types captured this way, with their size, their bytes and their formatter.
-template <class T, class = void>
+template <class T>
 struct std_capture : std::false_type {};
 
-template <class Rep, class Period>
-struct std_capture<std::chrono::duration<Rep, Period>, std::enable_if_t<std::is_arithmetic_v<Rep>>> : std::true_type {
-  using T = std::chrono::duration<Rep, Period>;
-  static std::size_t size(const T&) noexcept { return duration_wire_size<Rep, Period>(); }
+// std::chrono::duration<Rep, Period> of an arithmetic Rep.
+template <std_duration T>
+  requires std::is_arithmetic_v<typename T::rep>
+struct std_capture<T> : std::true_type {
+  static std::size_t size(const T&) noexcept { return duration_wire_size<T>(); }
   static void write(unsigned char* out, const T& v) noexcept { write_duration(out, v); }
   static constexpr std_format_fn fn = &format_std_duration;
 };
 
-template <class Clock, class Dur>
-struct std_capture<std::chrono::time_point<Clock, Dur>, std::enable_if_t<std::is_arithmetic_v<typename Dur::rep>>>
-    : std::true_type {
-  using T = std::chrono::time_point<Clock, Dur>;
-  static std::size_t size(const T&) noexcept { return duration_wire_size<typename Dur::rep, typename Dur::period>(); }
+// std::chrono::time_point<Clock, Duration> of an arithmetic Duration::rep.
+template <std_time_point T>
+  requires std::is_arithmetic_v<typename T::duration::rep>
+struct std_capture<T> : std::true_type {
+  static std::size_t size(const T&) noexcept { return duration_wire_size<typename T::duration>(); }
   static void write(unsigned char* out, const T& v) noexcept { write_duration(out, v.time_since_epoch()); }
-  static constexpr std_format_fn fn =
-      std::is_same_v<Clock, std::chrono::system_clock> ? &format_std_system_time : &format_std_duration;
+  static constexpr std_format_fn fn = std_system_clock<typename T::clock> ? &format_std_system_time : &format_std_duration;
 };
 
-// optional: a presence byte, the scalar tag, then the widened value.
-template <class V>
-struct std_capture<std::optional<V>, std::enable_if_t<is_std_scalar_v<V>>> : std::true_type {
-  using T = std::optional<V>;
+// std::optional<V>: a presence byte, the scalar tag, then the widened value.
+template <std_optional T>
+  requires is_std_scalar_v<typename T::value_type>
+struct std_capture<T> : std::true_type {
+  using V = typename T::value_type;
   using W = scalar_wire_t<V>;
   static std::size_t size(const T&) noexcept { return 2 + sizeof(W); }
   static void write(unsigned char* out, const T& v) noexcept {
@@ -146,7 +152,8 @@ struct std_capture<std::optional<V>, std::enable_if_t<is_std_scalar_v<V>>> : std
   static constexpr std_format_fn fn = &format_std_optional;
 };
 
-// vector and array: the scalar tag, then the widened elements (count = rest / element size).
+// std::vector<V, A> (not of bool) and std::array<V, N>: the scalar tag, then the widened elements
+// (count = rest / element size).
 template <class V>
 struct sequence_capture : std::true_type {
   using W = scalar_wire_t<V>;
@@ -168,18 +175,22 @@ struct sequence_capture : std::true_type {
   }
   static constexpr std_format_fn fn = &format_std_sequence;
 };
-template <class V, class A>
-struct std_capture<std::vector<V, A>, std::enable_if_t<is_std_scalar_v<V> && !std::is_same_v<V, bool>>>
-    : sequence_capture<V> {};
-template <class V, std::size_t N>
-struct std_capture<std::array<V, N>, std::enable_if_t<is_std_scalar_v<V>>> : sequence_capture<V> {};
+template <std_vector T>
+  requires(is_std_scalar_v<typename T::value_type> && !std::is_same_v<typename T::value_type, bool>)
+struct std_capture<T> : sequence_capture<typename T::value_type> {};
+template <std_array T>
+  requires is_std_scalar_v<typename T::value_type>
+struct std_capture<T> : sequence_capture<typename T::value_type> {};
 
-template <>
-struct std_capture<std::error_code> : std::true_type {
-  static std::size_t size(const std::error_code&) noexcept { return sizeof(int) + sizeof(void*); }
-  static void write(unsigned char* out, const std::error_code& v) noexcept {
+// std::error_code: its value and the address of its category (a static object); the backend reads
+// the address back as a const std::error_category*.
+template <std_error_code T>
+struct std_capture<T> : std::true_type {
+  static std::size_t size(const T&) noexcept { return sizeof(int) + sizeof(void*); }
+  static void write(unsigned char* out, const T& v) noexcept {
     const int value = v.value();
-    const std::error_category* cat = &v.category();
+    const auto* cat = &v.category();
+    static_assert(sizeof cat == sizeof(void*));
     std::memcpy(out, &value, sizeof value);
     std::memcpy(out + sizeof value, &cat, sizeof cat);
   }
@@ -189,8 +200,13 @@ struct std_capture<std::error_code> : std::true_type {
 // std::filesystem::path without including <filesystem>: anything with native() as a std::string
 // and a preferred_separator.
 template <class T>
-struct std_capture<T, std::enable_if_t<std::is_same_v<std::decay_t<decltype(std::declval<const T&>().native())>, std::string> &&
-                                       sizeof(T::preferred_separator) == 1>> : std::true_type {
+concept path_like = requires(const T& v) {
+  v.native();
+  T::preferred_separator;
+} && std::is_same_v<std::decay_t<decltype(std::declval<const T&>().native())>, std::string> && sizeof(T::preferred_separator) == 1;
+
+template <path_like T>
+struct std_capture<T> : std::true_type {
   static std::size_t size(const T& v) noexcept { return v.native().size(); }
   static void write(unsigned char* out, const T& v) noexcept {
     if (!v.native().empty()) std::memcpy(out, v.native().data(), v.native().size());
