@@ -450,6 +450,12 @@ void write_stashed() noexcept {
   }
 }
 
+void write_stashed_then_wake(std::uint32_t wake_above) noexcept {
+  write_stashed();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  wake_backend_above(wake_above);
+}
+
 unsigned char* reserve_spill(record& r, std::size_t n, const record_meta* meta) noexcept {
   unsigned char* out = reserve_payload(r, n);
   if (out == nullptr) make_nomem(r, n, meta->site);
@@ -463,8 +469,10 @@ unsigned char* put_string(unsigned char* out, const char* data, std::size_t size
   return out + 4 + size;
 }
 
-void end_record(record& r) noexcept {
-  r.gid = gidlog::gid();
+namespace {
+
+// end_record's second half, r.gid written.
+[[gnu::always_inline]] inline void end_record_with_gid(record& r) noexcept {
   r.context = tl_context;
   const std::uint64_t word = slot_word(r).load(std::memory_order_relaxed);
   if ((word & slot_ready) == 0) [[likely]] {
@@ -473,6 +481,25 @@ void end_record(record& r) noexcept {
   }
   r.ts = word >> 2;  // the caller's own record (claim_call)
   write_sync(r);
+}
+
+[[gnu::noinline, gnu::cold]] void end_record_gid_slow(record& r) noexcept {
+  r.gid = gid_slow();
+  end_record_with_gid(r);
+}
+
+}  // namespace
+
+void end_record(record& r) noexcept {
+  // gid() with its slow path as a tail call (the first call of a thread, or another gid method),
+  // so that the usual path saves no register and needs no frame.
+  const std::ptrdiff_t off = gid_fast.tp_offset.load(std::memory_order_relaxed);
+  if ((off & gid_thread_checked) == 0) [[unlikely]] {
+    end_record_gid_slow(r);
+    return;
+  }
+  r.gid = gid_read_at(off);
+  end_record_with_gid(r);
 }
 
 record* claim_call(record& local) noexcept {

@@ -156,6 +156,8 @@ void wake_backend() noexcept;
 // LOG_* call that just ended (its producer's stash), in order, each as if logged now but with its
 // own timestamp.
 void write_stashed() noexcept;
+// Out of line (src/frontend): write_stashed(), then the wake check of the record just published.
+void write_stashed_then_wake(std::uint32_t wake_above) noexcept;
 // Out of line (src/backend): format r now and write it to the current sinks, or stderr before
 // the first start(); takes the backend's writer lock. A signal handler's record inside this
 // thread's LOG_* call goes to the stash instead (that call writes it).
@@ -249,7 +251,10 @@ inline void publish(record& slot, std::uint64_t word, std::uint32_t wake_above) 
   // logs as any call. Clearing busy first and looking after it leaves no instant where a handler
   // could stash a record nobody looks at (a handler between a look and the clear would).
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) [[unlikely]] write_stashed();
+  if (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) [[unlikely]] {
+    write_stashed_then_wake(wake_above);  // a tail call: the usual path saves no register
+    return;
+  }
   // A sleeping backend is woken by the first record after it went to sleep. No fence is needed
   // between the publishing store above and this load: the backend runs membarrier(2) between
   // announcing its sleep and its last look at the rings, so either that look sees this record or
