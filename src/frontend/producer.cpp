@@ -404,16 +404,14 @@ void write_stashed() noexcept {
   producer* p = tl_producer;
   if (p == nullptr) return;
   while (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) {
-    // The slot's stamp must be a lower bound of the stashed record's time: a handler may have run
-    // before the interrupted call read its clock.
-    const std::uint64_t last_ts = p->last_ts;
-    p->last_ts = std::min(last_ts, p->stash[p->stash_out % producer::stash_records].ts);
+    // The slot's stamp and time must stay a lower bound of the stashed record's own time: a
+    // handler may have run before the interrupted call read its clock.
+    const std::uint64_t ceiling = p->stash[p->stash_out % producer::stash_records].ts << 2;
     // must_keep: the interrupted call was not dropped, so neither are these (a call that is
-    // dropped drops the stash with it, see claim_slow).
+    // dropped drops the stash with it, see claim_slow). Not claim_fast: the ceiling.
     bool sync = false;
-    record* slot = claim_slot(true, sync);
+    record* slot = claim_slow(true, sync, ceiling);
     if (slot == nullptr) {
-      p->last_ts = last_ts;
       if (sync) {  // the logger is not running: tl_sync_call is set, handlers append
         record r;
         if (take_stashed(r)) write_sync(r);  // which writes the others after it
@@ -422,10 +420,10 @@ void write_stashed() noexcept {
       continue;
     }
     // Busy: a handler from here on appends. The oldest record is looked at only now: a handler's
-    // own LOG_* that ran before the claim may have written the stash out already.
+    // own LOG_* that ran before the claim may have written the stash out already (the stamp is
+    // then lower than needed, never higher).
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const bool any = p->stash_in.load(std::memory_order_relaxed) != p->stash_out;
-    std::uint64_t ts = 0;
     gidlog::level lvl = gidlog::level::off;
     if (any) {
       const record& e = p->stash[p->stash_out % producer::stash_records];
@@ -434,24 +432,28 @@ void write_stashed() noexcept {
       slot->size = e.size;
       slot->context = e.context;
       std::memcpy(&slot->payload, &e.payload, sizeof e.payload);
-      ts = e.ts;
+      const std::uint64_t ts = e.ts;
       if (e.meta->site != nullptr) lvl = e.meta->site->level;
       std::atomic_signal_fence(std::memory_order_seq_cst);
       ++p->stash_out;
       const std::uint64_t tag = slot_word(*slot).load(std::memory_order_relaxed) & 1;
       slot_word(*slot).store(ts << 2 | slot_ready | tag, std::memory_order_release);
       p->write.store(p->write.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-      p->last_ts = std::max(last_ts, ts);
     } else {
       unstamp_slot(*slot, p->write.load(std::memory_order_relaxed), p->mask);
-      p->last_ts = last_ts;
     }
     std::atomic_signal_fence(std::memory_order_seq_cst);
     set_busy(*p, false);
-    // As in commit(): the record is published, then the sleeping backend's flag is read.
+    // As in publish(): the record is published, then the sleeping backend's flag is read.
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if (any) wake_backend_for(static_cast<std::uint32_t>(lvl));
   }
+}
+
+void write_stashed_then_wake(std::uint32_t wake_above) noexcept {
+  write_stashed();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  wake_backend_above(wake_above);
 }
 
 unsigned char* reserve_spill(record& r, std::size_t n, const record_meta* meta) noexcept {
@@ -467,18 +469,48 @@ unsigned char* put_string(unsigned char* out, const char* data, std::size_t size
   return out + 4 + size;
 }
 
-void end_record(record& r, std::uint64_t ts, bool sync) noexcept {
-  r.gid = gidlog::gid();
+namespace {
+
+// end_record's second half, r.gid written.
+[[gnu::always_inline]] inline void end_record_with_gid(record& r) noexcept {
   r.context = tl_context;
-  if (!sync) [[likely]] {
-    commit(r, ts, r.meta->wake_above);
+  const std::uint64_t word = slot_word(r).load(std::memory_order_relaxed);
+  if ((word & slot_ready) == 0) [[likely]] {
+    publish(r, word, r.meta->wake_above);
     return;
   }
-  r.ts = ts;
+  r.ts = word >> 2;  // the caller's own record (claim_call)
   write_sync(r);
 }
 
-record* claim_slow(bool must_keep, bool& sync) noexcept {
+[[gnu::noinline, gnu::cold]] void end_record_gid_slow(record& r) noexcept {
+  r.gid = gid_slow();
+  end_record_with_gid(r);
+}
+
+}  // namespace
+
+void end_record(record& r) noexcept {
+  // gid() with its slow path as a tail call (the first call of a thread, or another gid method),
+  // so that the usual path saves no register and needs no frame.
+  const std::ptrdiff_t off = gid_fast.tp_offset.load(std::memory_order_relaxed);
+  if ((off & gid_thread_checked) == 0) [[unlikely]] {
+    end_record_gid_slow(r);
+    return;
+  }
+  r.gid = gid_read_at(off);
+  end_record_with_gid(r);
+}
+
+record* claim_call(record& local) noexcept {
+  bool sync = false;
+  if (record* slot = claim_slow(false, sync)) return slot;
+  if (!sync) return nullptr;
+  local.ts = arch::cycles() << 2 | slot_ready;  // marks it as the caller's own (see end_record)
+  return &local;
+}
+
+record* claim_slow(bool must_keep, bool& sync, std::uint64_t ceiling) noexcept {
   sync = false;
   producer* p = tl_producer;
   shared_state& s = shared();
@@ -527,7 +559,7 @@ record* claim_slow(bool must_keep, bool& sync) noexcept {
       p->limit.store(room_limit(*p), std::memory_order_relaxed);
     }
     if (w < p->limit.load(std::memory_order_relaxed)) {
-      if (record* slot = &p->slots[w & p->mask]; stamp_for_generation(p, w, slot)) return slot;
+      if (record* slot = &p->slots[w & p->mask]; stamp_for_generation(p, w, slot, ceiling)) return slot;
       std::atomic_signal_fence(std::memory_order_seq_cst);
       set_busy(*p, false);
       continue;  // stop() began: attach again, or go synchronous

@@ -101,3 +101,88 @@ TEST_CASE("a backlog much larger than one dequeue pass stays in time order", "[l
   CHECK(misplaced == 0);
   CHECK(time_backwards == 0);
 }
+
+// ---- the call's time, read at the claim ----------------------------------------------------------
+// A LOG_* call reads its time right after it stamps its slot and stores it in the slot's word at
+// once, before its arguments are encoded: a probe argument, formatted on the caller between the
+// claim and the commit, reads the slot this call writes. Its word must carry this lap's tag, no
+// ready bit, and a time between the cycle counter read before the call and the one read in the
+// probe; after the call the same word is published with the ready bit.
+namespace {
+struct claim_probe {};
+struct probe_seen {
+  gidlog::detail::record* slot = nullptr;
+  std::uint64_t word = 0;
+  std::uint64_t tag = 0;
+  std::uint64_t at = 0;  // the cycle counter in the probe
+};
+probe_seen g_probe;
+}  // namespace
+
+template <>
+struct fmt::formatter<claim_probe> : fmt::formatter<std::string_view> {
+  auto format(const claim_probe&, fmt::format_context& ctx) const {
+    using namespace gidlog::detail;
+    producer* p = tl_producer;
+    const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+    g_probe.slot = &p->slots[w & p->mask];
+    g_probe.word = slot_word(*g_probe.slot).load(std::memory_order_relaxed);
+    g_probe.tag = lap_tag(w, p->mask);
+    g_probe.at = gidlog::arch::cycles();
+    return fmt::formatter<std::string_view>::format("probe", ctx);
+  }
+};
+
+TEST_CASE("a call's time is in its slot from the claim on, read before its arguments", "[logger][ordering]") {
+  using namespace gidlog::detail;
+  gidlog::options opt;
+  opt.queue_capacity = 1 << 12;  // the first ring (64 records) is lapped and grown: both lap tags
+  gidlog_test::logger_session session(opt);
+  constexpr int calls = 1000;
+  int wrong_state = 0, too_early = 0, too_late = 0, not_published = 0;
+  for (int i = 0; i < calls; ++i) {
+    const std::uint64_t before = gidlog::arch::cycles();
+    LOG_INFO("{} {}", claim_probe{}, i);
+    const std::uint64_t seen = g_probe.word;
+    if ((seen & 3) != g_probe.tag) ++wrong_state;  // stamped, this lap, not ready
+    if ((seen >> 2) < before) ++too_early;         // a bound only, not the call's own time
+    if ((seen >> 2) > g_probe.at) ++too_late;      // read after the arguments
+    // The backend never writes a slot: the word stays as published until the slot's next lap.
+    if (slot_word(*g_probe.slot).load(std::memory_order_acquire) != (seen | slot_ready)) ++not_published;
+  }
+  CHECK(wrong_state == 0);
+  CHECK(too_early == 0);
+  CHECK(too_late == 0);
+  CHECK(not_published == 0);
+  CHECK(session.lines().size() == calls);
+}
+
+// write_stashed claims a slot for a record a signal handler stashed earlier: neither the slot's
+// stamp nor the time the claim stores may be above that record's own time (`ceiling`), or the
+// backend could pass it and write a newer record of another thread first.
+TEST_CASE("a claim with a ceiling stores neither a stamp nor a time above it", "[logger][ordering]") {
+  using namespace gidlog::detail;
+  gidlog::options opt;
+  gidlog_test::logger_session session(opt);
+  LOG_INFO("attach");  // this thread's ring, and a last stamp newer than the ceiling below
+  const std::uint64_t ceiling = gidlog::arch::cycles() - 1000;
+  LOG_INFO("newer");
+  bool sync = true;
+  record* slot = claim_slow(true, sync, ceiling << 2);
+  REQUIRE(slot != nullptr);
+  CHECK_FALSE(sync);
+  producer* p = tl_producer;
+  const std::uint64_t w = p->write.load(std::memory_order_relaxed);
+  const std::uint64_t word = slot_word(*slot).load(std::memory_order_relaxed);
+  CHECK((word & 3) == lap_tag(w, p->mask));
+  CHECK((word >> 2) == ceiling);
+  CHECK(p->last_stamp == ceiling << 2);
+  // Taken back, as write_stashed does when the stash was emptied meanwhile.
+  unstamp_slot(*slot, w, p->mask);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  set_busy(*p, false);
+  LOG_INFO("after");
+  auto lines = session.lines();
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[2].find("after") != std::string::npos);
+}

@@ -3,7 +3,8 @@
 //
 // Per call: one relaxed level load (in the macro), a check of this thread's ring, a store of the
 // record's time lower bound into its slot, one relaxed load of the logger generation, the cycle
-// counter, gid(), the arguments copied into the 64-byte slot and one release store of its meta.
+// counter (stored into the slot's word too), gid(), the arguments copied into the 64-byte slot and
+// one release store of its word.
 // The slot is the only cache line the backend shares with the call. No lock, no allocation
 // (except a spill for arguments larger than the record), no formatting for built-in types.
 #include <atomic>
@@ -34,8 +35,9 @@ namespace detail {
 // release store of the word; the backend takes it (acquire) and publishes how far it has read,
 // once per batch. The backend never writes a slot, so the line the producer writes next is at most
 // shared, never owned, by the backend's core. While the producer fills a slot, the word holds a
-// lower bound of the record's timestamp with ready = 0 (see claim_fast): that is how the backend
-// keeps the file in time order across threads without a second shared store per call.
+// lower bound of the record's timestamp with ready = 0 (see claim_fast), then the timestamp itself:
+// that is how the backend keeps the file in time order across threads without a second shared
+// line written per call.
 // Timestamps must stay below 2^62 (the cycle counter since boot: decades).
 struct record_ring {
   std::uint64_t capacity = 0;                   // records, a power of two
@@ -64,7 +66,7 @@ struct alignas(64) producer {
   std::atomic<std::uint64_t> limit{0};  // write may go below this without reading ring->read (owner;
                                         // the backend lowers it to `write` when it retires the ring)
   record_ring* ring = nullptr;         // the ring this thread writes
-  std::uint64_t last_ts = 1;           // previous timestamp: a valid lower bound, never 0
+  std::uint64_t last_stamp = 4;        // previous timestamp << 2: a valid lower bound, never 0
   std::uint32_t gen = 0;               // logger generation the ring is attached for
   std::uint32_t ring_epoch = 0;        // shared().ring_epoch when `ring` was made
   bool busy = false;                   // inside a LOG_* call (a signal handler's call is stashed);
@@ -139,8 +141,8 @@ inline bool enabled(level l) noexcept {
 // `sync` says whether the record goes to write_sync (the logger is not running, or a signal
 // handler's call inside this thread's LOG_* call: write_sync stashes it) or nowhere (dropped by
 // queue_policy::drop, or a handler's call while the thread has no producer yet, and counted).
-// `must_keep`: never dropped (a flush request).
-record* claim_slow(bool must_keep, bool& sync) noexcept;
+// `must_keep`: never dropped (a flush request). `ceiling`: see stamp_for_generation.
+record* claim_slow(bool must_keep, bool& sync, std::uint64_t ceiling = ~std::uint64_t{0}) noexcept;
 // Out of line (src/frontend): wakes the sleeping backend (a futex wake, async-signal-safe). During
 // a crash drain (wake_crash) it never returns, but on the crashing thread and the backend.
 void wake_backend() noexcept;
@@ -154,6 +156,8 @@ void wake_backend() noexcept;
 // LOG_* call that just ended (its producer's stash), in order, each as if logged now but with its
 // own timestamp.
 void write_stashed() noexcept;
+// Out of line (src/frontend): write_stashed(), then the wake check of the record just published.
+void write_stashed_then_wake(std::uint32_t wake_above) noexcept;
 // Out of line (src/backend): format r now and write it to the current sinks, or stderr before
 // the first start(); takes the backend's writer lock. A signal handler's record inside this
 // thread's LOG_* call goes to the stash instead (that call writes it).
@@ -179,20 +183,36 @@ inline void unstamp_slot(record& slot, std::uint64_t w, std::uint64_t mask) noex
 inline void set_busy(producer& p, bool b) noexcept { std::atomic_ref<bool>(p.busy).store(b, std::memory_order_relaxed); }
 
 // Stamps `slot` (slot w of a busy producer with room), then checks the logger generation after
-// the stamp: true, or false (stamp taken back) when stop() or a restart began.
-inline bool stamp_for_generation(producer* p, std::uint64_t w, record* slot) noexcept {
-  stamp_slot(*slot, w, p->mask, p->last_ts);
+// the stamp: true, or false (stamp taken back) when stop() or a restart began. On true the slot's
+// word holds the call's time, read after the stamp (and `last_stamp` too): the record's timestamp
+// is in the slot from the claim on, so the rest of the call never carries it. `ceiling` (<< 2):
+// neither the stamp nor the time goes above it (write_stashed: a stashed record's own time).
+inline bool stamp_for_generation(producer* p, std::uint64_t w, record* slot,
+                                 std::uint64_t ceiling = ~std::uint64_t{0}) noexcept {
+  const std::uint64_t tag = lap_tag(w, p->mask);
+  slot_word(*slot).store((p->last_stamp < ceiling ? p->last_stamp : ceiling) | tag, std::memory_order_relaxed);
   // The stamp before the generation load, for the compiler; the CPU-level order is forced from
   // the stopping side with membarrier(2) (see lifecycle.cpp).
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] return true;
+  if (p->gen == g_gen.load(std::memory_order_relaxed)) [[likely]] {
+    // Read after the stamp was stored: a call preempted, interrupted or faulting anywhere from
+    // here on is covered by the stamp (the backend holds later records back), so the time read
+    // here never arrives late. Before the arguments: a signal handler's records logged while
+    // they are encoded are stashed with a later time, and come after this one.
+    std::uint64_t t = arch::cycles() << 2;
+    if (t > ceiling) t = ceiling;
+    slot_word(*slot).store(t | tag, std::memory_order_relaxed);
+    p->last_stamp = t;
+    return true;
+  }
   unstamp_slot(*slot, w, p->mask);
   return false;
 }
 
 // Claims this thread's next slot: marks the thread busy, stores the slot's stamp (the previous
-// timestamp, a lower bound of the one about to be read) and checks the logger generation after
-// it. nullptr when any of that fails: claim_slow() then decides.
+// timestamp, a lower bound of the one about to be read), checks the logger generation after it
+// and stores the call's time in the slot's word. nullptr when any of that fails: claim_slow()
+// then decides.
 inline record* claim_fast(producer* p) noexcept {
   if (p == nullptr || p->busy) [[unlikely]] return nullptr;
   set_busy(*p, true);
@@ -217,23 +237,24 @@ inline record* claim_slot(bool must_keep, bool& sync) noexcept {
   return claim_slow(must_keep, sync);
 }
 
-// Publishes `slot` (claimed by this thread, its fields but ts written) with timestamp `ts`: one
-// release store of its state word; the backend reads nothing else of a slot before it. It wakes a
-// sleeping backend whose flag is above `wake_above` (6 - the record's level; 0: whenever it sleeps).
-inline void commit(record& slot, std::uint64_t ts, std::uint32_t wake_above = 0) noexcept {
+// Publishes `slot` (claimed by this thread, its fields written) whose state word, `word`, holds the
+// record's time and lap tag since the claim: one release store of the word with its ready bit;
+// the backend reads nothing else of a slot before it. It wakes a sleeping backend whose flag is
+// above `wake_above` (6 - the record's level; 0: whenever it sleeps).
+inline void publish(record& slot, std::uint64_t word, std::uint32_t wake_above) noexcept {
   producer* p = tl_producer;
-  // The lap tag is in the stamp this thread stored at the claim (the backend never writes a slot).
-  const std::uint64_t tag = slot_word(slot).load(std::memory_order_relaxed) & 1;
-  slot_word(slot).store(ts << 2 | slot_ready | tag, std::memory_order_release);
+  slot_word(slot).store(word | slot_ready, std::memory_order_release);
   p->write.store(p->write.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  p->last_ts = ts;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   set_busy(*p, false);
   // A signal handler's LOG_* that came while busy is in the stash; one that comes from here on
   // logs as any call. Clearing busy first and looking after it leaves no instant where a handler
   // could stash a record nobody looks at (a handler between a look and the clear would).
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) [[unlikely]] write_stashed();
+  if (p->stash_in.load(std::memory_order_relaxed) != p->stash_out) [[unlikely]] {
+    write_stashed_then_wake(wake_above);  // a tail call: the usual path saves no register
+    return;
+  }
   // A sleeping backend is woken by the first record after it went to sleep. No fence is needed
   // between the publishing store above and this load: the backend runs membarrier(2) between
   // announcing its sleep and its last look at the rings, so either that look sees this record or
@@ -242,11 +263,22 @@ inline void commit(record& slot, std::uint64_t ts, std::uint32_t wake_above = 0)
   wake_backend_above(wake_above);
 }
 
+// The same with the record's time `ts` (read after the claim: the claim's time is a lower bound of it).
+inline void commit(record& slot, std::uint64_t ts, std::uint32_t wake_above = 0) noexcept {
+  // The lap tag is in the word this thread stored at the claim (the backend never writes a slot).
+  publish(slot, ts << 2 | (slot_word(slot).load(std::memory_order_relaxed) & 1), wake_above);
+}
+
 // Out of line (src/frontend): the end of every LOG_* call's record, shared by every call site.
-// Stamps r (claimed by claim_fast or claim_slow, meta and payload filled) with this thread's gid
-// and context, then publishes it with time `ts`: commits the slot, or writes it synchronously
-// when claim_slow said `sync` (r is then the caller's own record).
-void end_record(record& r, std::uint64_t ts, bool sync) noexcept;
+// Stamps r (claimed by claim_fast or claim_call, meta and payload filled) with this thread's gid
+// and context, then publishes it: commits the slot, or writes it synchronously when r is the
+// caller's own record (its word has the ready bit, which a slot being written never has).
+void end_record(record& r) noexcept;
+
+// Out of line (src/frontend): claim_slow for a LOG_* call, which claim_fast could not serve: this
+// thread's next slot, or `local` (its word holding the time and the ready bit) for the synchronous
+// path, or nullptr when the call makes no record (dropped, and counted).
+record* claim_call(record& local) noexcept;
 
 // The meta a call's gate action selects from its site's metas (see site_metas).
 inline const record_meta* meta_for(const site_metas* metas, std::uint8_t action) noexcept {
@@ -308,11 +340,11 @@ void preformat(record& r, const record_meta* meta, const call_extras& x, std::st
   }
 }
 
-// Where a LOG_* call writes its record: this thread's next slot, or `local` for the synchronous
-// path (`sync` set), or nullptr when it makes none (dropped, and counted).
-[[gnu::always_inline]] inline record* claim_target(record& local, bool& sync) noexcept {
-  record* slot = claim_slot(false, sync);
-  return slot == nullptr && sync ? &local : slot;
+// Where a LOG_* call writes its record, its time already in the word: this thread's next slot, or
+// `local` for the synchronous path, or nullptr when it makes none (dropped, and counted).
+[[gnu::always_inline]] inline record* claim_target(record& local) noexcept {
+  if (record* slot = claim_fast(tl_producer)) [[likely]] return slot;
+  return claim_call(local);
 }
 
 // One LOG_* call's record from arguments that travel as values (pass_t forms), under the meta
@@ -323,13 +355,10 @@ template <std::uint8_t Flags, class... W>
 [[gnu::always_inline]] inline void emit_body(const site_metas* metas, std::uint8_t action, const call_extras& x,
                                              W... w) noexcept {
   record local;
-  bool sync = false;
-  record* r = claim_target(local, sync);
+  record* r = claim_target(local);  // the call's time: before the arguments (see stamp_for_generation)
   if (r == nullptr) [[unlikely]] return;
-  const std::uint64_t ts = arch::cycles();  // the call's time: before the arguments (a signal
-                                            // handler's records during them come after it)
   encode_wire<Flags>(*r, meta_for(metas, action), x, wire_arg(w)...);
-  end_record(*r, ts, sync);
+  end_record(*r);
 }
 
 template <class... W>
@@ -351,12 +380,10 @@ template <std::uint8_t Flags, class... A>
 [[gnu::noinline]] void emit_formatted(const site_metas* metas, std::uint8_t action, const call_extras& x,
                                       std::string_view f, const A&... args) noexcept {
   record local;
-  bool sync = false;
-  record* r = claim_target(local, sync);
+  record* r = claim_target(local);
   if (r == nullptr) [[unlikely]] return;
-  const std::uint64_t ts = arch::cycles();
   preformat<Flags>(*r, meta_for(metas, action), x, f, args...);
-  end_record(*r, ts, sync);
+  end_record(*r);
 }
 
 // One LOG_* call at level Lvl that passed its level gate with `action` (write_action or
