@@ -45,6 +45,7 @@ fi
 # A new root for every run, copied from the cached base: nothing a previous run installed survives.
 cleanup() {
   for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" && umount -l "$root/$m"; done
+  mountpoint -q "$root" && umount -l "$root"
   return 0
 }
 trap cleanup EXIT
@@ -52,6 +53,11 @@ cleanup
 rm -rf "$root"
 cp -a "$base" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The root a mount point of its own, as / is on a machine: the journald tests make every mount
+# private in a namespace of their own (mount --make-rprivate /), which fails with EINVAL on a
+# chroot's / that is only a directory of the host's root mount.
+mount --bind "$root" "$root"
+mount --make-private "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --bind /dev "$root/dev"
