@@ -44,7 +44,7 @@ fi
 
 # A new root for every run, copied from the cached base: nothing a previous run installed survives.
 cleanup() {
-  for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" && umount -l "$root/$m"; done
+  for m in dev/pts dev proc sys/fs/cgroup sys; do mountpoint -q "$root/$m" && umount -l "$root/$m"; done
   mountpoint -q "$root" && umount -l "$root"
   return 0
 }
@@ -60,6 +60,8 @@ mount --bind "$root" "$root"
 mount --make-private "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
+# The host's cgroup hierarchy: systemd-journald (the journald tests run one) will not start without it.
+if mountpoint -q /sys/fs/cgroup; then mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup"; mount --make-rslave "$root/sys/fs/cgroup"; fi
 mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 
