@@ -1,5 +1,6 @@
 #pragma once
-// Helpers of the file sink tests (sinks_json.cpp, sinks_rotation.cpp): a temporary directory, and
+// Helpers of the file sink tests (sinks_json.cpp, sinks_rotation*.cpp): what start() rejects, a
+// temporary directory, and
 // reading JSON lines files of 10^5-10^6 lines with nlohmann/json's SAX parser: each line is fully
 // parsed (a syntax error fails it) into its scalar members, nested objects flattened
 // ("ctx.req"), without building a DOM (3x faster than json::parse).
@@ -10,6 +11,7 @@
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,10 +19,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include <gidlog/gidlog.h>
+
 #include "log_capture.h"
 #include "test_timing.h"
 
 namespace gidlog_test {
+
+// What start() throws as std::invalid_argument with `s` as the second sink (a console sink first,
+// so the message must name sinks[1]); "" when it starts (then it is stopped again).
+inline std::string start_rejection(gidlog::sink_ptr s) {
+  gidlog::options opt;
+  opt.sinks = {gidlog::console_sink(), std::move(s)};
+  try {
+    gidlog::start(opt);
+    gidlog::stop();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh directory under /tmp, removed with everything in it at the end of the scope.
 struct temp_dir {

@@ -473,15 +473,7 @@ TEST_CASE("start() rejects an invalid rotation, naming the sink and the field", 
       {gidlog::json_sink(d / "a.jsonl", {.file = {.buffer_bytes = 0}}), "json_sink: buffer_bytes"},
   };
   for (const auto& c : cases) {
-    gidlog::options opt;
-    opt.sinks = {gidlog::console_sink(), c.sink};
-    std::string what;
-    try {
-      gidlog::start(opt);
-      gidlog::stop();
-    } catch (const std::invalid_argument& e) {
-      what = e.what();
-    }
+    const std::string what = gidlog_test::start_rejection(c.sink);
     INFO(what);
     CHECK(what.find("gidlog::options::sinks[1]") != std::string::npos);
     CHECK(what.find(c.says) != std::string::npos);
