@@ -55,9 +55,8 @@
 
 #include <gidlog/gidlog.h>
 
+#include "rsyslog_daemon.h"
 #include "test_timing.h"
-
-extern "C" char** environ;
 
 namespace {
 
@@ -168,27 +167,7 @@ class rsyslogd {
   void start(const std::string& config, const std::function<bool(pid_t)>& ready) {
     const std::string conf = dir_ + "/" + name_ + ".conf", log = dir_ + "/" + name_ + ".out";
     std::ofstream(conf, std::ios::trunc) << config;
-    std::vector<std::string> args{find_rsyslogd(), "-n", "-f", conf, "-i", dir_ + "/" + name_ + ".pid"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out < 0 || null_in < 0) throw std::runtime_error("cannot open " + log + " or /dev/null");
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {  // only async-signal-safe calls until exec
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the test, even one that dies without destructors
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(null_in, STDIN_FILENO);
-      ::dup2(out, STDOUT_FILENO);
-      ::dup2(out, STDERR_FILENO);
-      ::execve(argv[0], argv.data(), environ);
-      ::_exit(127);
-    }
-    ::close(out);
-    ::close(null_in);
-    if (pid_ < 0) throw std::runtime_error("fork failed");
+    pid_ = gidlog_test::spawn_rsyslogd(find_rsyslogd(), conf, dir_ + "/" + name_ + ".pid", log);
     const auto until = clock_type::now() + gidlog_test::wakeup_deadline(10s);
     for (;;) {
       int status;

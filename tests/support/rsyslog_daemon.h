@@ -48,6 +48,41 @@ struct rsyslog_record {
   std::string app, procid, msgid, host, sd, msg;
 };
 
+// Starts `exe -n -f conf -i pidfile` (rsyslogd in the foreground) with stdin from /dev/null and
+// stdout and stderr appended to `out_log`, and returns its pid. The child dies with the test even
+// when the test dies without running destructors (a sanitizer abort): PR_SET_PDEATHSIG. Throws
+// naming what failed.
+inline pid_t spawn_rsyslogd(const std::string& exe, const std::string& conf, const std::string& pidfile,
+                            const std::string& out_log) {
+  std::vector<std::string> args{exe, "-n", "-f", conf, "-i", pidfile};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int out = ::open(out_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out < 0 || null_in < 0) {
+    if (out >= 0) ::close(out);
+    if (null_in >= 0) ::close(null_in);
+    throw std::runtime_error("spawn_rsyslogd: cannot open " + out_log + " or /dev/null");
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(null_in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(out);
+  ::close(null_in);
+  if (pid < 0) throw std::runtime_error(std::string("spawn_rsyslogd: fork: ") + std::strerror(fork_errno));
+  return pid;
+}
+
 class rsyslog_daemon {
  public:
   rsyslog_daemon() {
@@ -177,29 +212,7 @@ class rsyslog_daemon {
   void start(int udp_port, int tcp_port) {
     write_config(udp_port, tcp_port);
     const std::string conf = dir_ + "/rsyslog.conf", pidfile = dir_ + "/rsyslogd.pid", log = dir_ + "/rsyslogd.out";
-    std::vector<std::string> args{exe_, "-n", "-f", conf, "-i", pidfile};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out < 0 || null_in < 0) throw std::runtime_error("rsyslog_daemon: cannot open " + log + " or /dev/null");
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {  // only async-signal-safe calls until exec
-      // Dies with this test even when the test dies without running destructors (a sanitizer abort).
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(null_in, STDIN_FILENO);
-      ::dup2(out, STDOUT_FILENO);
-      ::dup2(out, STDERR_FILENO);
-      ::execve(exe_.c_str(), argv.data(), environ);
-      ::_exit(127);
-    }
-    const int fork_errno = errno;
-    ::close(out);
-    ::close(null_in);
-    if (pid_ < 0) throw std::runtime_error(std::string("rsyslog_daemon: fork: ") + std::strerror(fork_errno));
+    pid_ = spawn_rsyslogd(exe_, conf, pidfile, log);
     // Listening: its UDP socket and TCP listener show in /proc, and the unix socket exists.
     const auto until = std::chrono::steady_clock::now() + wakeup_deadline(std::chrono::seconds(10));
     for (;;) {
