@@ -64,8 +64,9 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 constexpr int per_process = 3000;
+constexpr int before_freeze = 300;  // each process logs these, all at the collector before it freezes
+constexpr int frozen_until = 600;   // each logs up to this record while the collector is frozen (SIGSTOP)
 constexpr int outage_until = 2000;  // the processes log up to this record while the collector is down
-constexpr int kill_after = 600;     // records at the collector (both processes) when it is killed
 
 const std::filesystem::path examples_dir = std::filesystem::path(__FILE__).parent_path() / "../../examples/rsyslog";
 
@@ -184,9 +185,16 @@ class rsyslogd {
     }
   }
 
+  // Freezes it (SIGSTOP): it reads nothing more, writes nothing more and acknowledges nothing.
+  void freeze() const {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+
+  // Sends `sig` (and SIGCONT, so a frozen one acts on it) and waits for it to end.
   void kill(int sig) {
     if (pid_ <= 0) return;
     ::kill(pid_, sig);
+    ::kill(pid_, SIGCONT);
     int status;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
@@ -384,7 +392,7 @@ run_result run_fleet(transport t, int stop_signal) {
 
   run_result res;
   const auto began = clock_type::now();
-  shared->allowed.store(outage_until);
+  shared->allowed.store(before_freeze);
   pid_t children[2] = {-1, -1};
   struct reap {
     pid_t* pids;
@@ -403,7 +411,10 @@ run_result run_fleet(transport t, int stop_signal) {
     res.procids.push_back(std::to_string(children[i]));
   }
 
-  // The processes log; the collector dies once it has `kill_after` records, with more on the way.
+  // The processes log; the collector freezes once it has their first records, they log on, and it
+  // dies with what they logged meanwhile on the way: in its socket, unread and unacknowledged. The
+  // freeze makes that so on any machine; killing it at a moment chosen by polling its file did not
+  // (under load the poll saw the file only once every record logged so far was in it).
   const auto wait_until = [&](const std::function<bool()>& done, std::chrono::seconds limit, const char* what) {
     const auto until = clock_type::now() + gidlog_test::wakeup_deadline(limit);
     while (!done()) {
@@ -413,16 +424,22 @@ run_result run_fleet(transport t, int stop_signal) {
       std::this_thread::sleep_for(2ms);
     }
   };
-  wait_until([&] { return read_collector(fleet_log).records.size() >= kill_after; }, 10s,
-             "the collector had its first records");
-  collector.kill(stop_signal);
-  const auto down = clock_type::now();
+  const auto logged_at_least = [&](int n) {
+    return [&shared, n] { return shared->logged[0].load() >= n && shared->logged[1].load() >= n; };
+  };
+  wait_until([&] { return read_collector(fleet_log).records.size() >= 2 * before_freeze; }, 10s,
+             "the collector had the first records");
+  collector.freeze();
+  shared->allowed.store(frozen_until);
+  wait_until(logged_at_least(frozen_until), 10s, "the processes had logged while the collector was frozen");
   res.logged_at_kill = shared->logged[0].load() + shared->logged[1].load();
   res.at_kill = read_collector(fleet_log).records.size();
+  collector.kill(stop_signal);
+  const auto down = clock_type::now();
+  shared->allowed.store(outage_until);
 
   // Down: the processes log on up to outage_until, the local rsyslogd keeps what it cannot send.
-  wait_until([&] { return shared->logged[0].load() >= outage_until && shared->logged[1].load() >= outage_until; },
-             10s, "the processes had logged during the outage");
+  wait_until(logged_at_least(outage_until), 10s, "the processes had logged during the outage");
   collector.start(collector_conf, collector_ready);
   res.outage_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - down).count();
   shared->allowed.store(per_process);
