@@ -1,5 +1,5 @@
 // The shared library the [gid] tests dlopen() (target gidlog_test_dl, built from this file with
-// GIDLOG_TEST_DL_LIBRARY defined by tests/arch/gid.cmake). It links its own copy of gidlog's gid
+// GIDLOG_TEST_DL_LIBRARY defined by tests/arch/CMakeLists.txt). It links its own copy of gidlog's gid
 // layer, whose initialisation therefore runs inside dlopen(), after the test's threads exist,
 // and whose one-byte initial-exec TLS flag comes from the static TLS surplus. In the test
 // executable itself (the test_*.cpp glob) this file compiles to nothing.

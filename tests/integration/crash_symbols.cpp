@@ -1,5 +1,5 @@
 // The crash record's backtrace names the functions of an executable that exports nothing (no
-// -rdynamic, unlike it_crash): a child faults in a static function, through an inlined one, and
+// -rdynamic, unlike it_crash_drain): a child faults in a static function, through an inlined one, and
 // the parent reads the text and JSON lines it left. dladdr() alone names none of these frames
 // (it shows "(it_crash_symbols+0x1234)"); the crash record must give function and file:line, the
 // inlined call as a frame of its own, and the JSON sink the frames as an array.
@@ -59,17 +59,6 @@ GIDLOG_CHILD_SCENARIO(crash_symbols_segv) {
   return 0;
 }
 
-namespace {
-
-// As in crash.cpp: the sanitizers' own SEGV reports would replace the default action.
-std::string sanitizer_options(const char* name) {
-  std::string o = child_env(name);
-  if (!o.empty()) o += ':';
-  return std::string(name) + "=" + o + "handle_segv=0:handle_sigbus=0:handle_abort=0";
-}
-
-}  // namespace
-
 // Catches: a crash record whose frames in the executable are "(app+0x1234)" without -rdynamic
 // (dladdr only); inlined calls left out; JSON lines with the backtrace only inside "msg".
 TEST_CASE("crash record names static and inlined functions with file:line; JSON gets a frames array",
@@ -82,7 +71,8 @@ TEST_CASE("crash record names static and inlined functions with file:line; JSON 
   ::unlink(path.c_str());
   ::unlink(json_path.c_str());
   auto r = run_child("crash_symbols_segv", {.env = {"GIDLOG_TEST_LOG=" + path, "GIDLOG_TEST_JSON=" + json_path,
-                                                    sanitizer_options("ASAN_OPTIONS"), sanitizer_options("TSAN_OPTIONS")}});
+                                                    gidlog_test::crash_sanitizer_env("ASAN_OPTIONS"),
+                                                    gidlog_test::crash_sanitizer_env("TSAN_OPTIONS")}});
   const std::string text = gidlog_test::read_file(path);
   std::vector<std::string> json_lines;
   {

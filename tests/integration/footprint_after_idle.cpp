@@ -12,7 +12,6 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
 #include "log_capture.h"
 #include "test_timing.h"
 

@@ -3,7 +3,7 @@
 // block without logging. Whatever gidlog adds per logging thread counts (its ring, per-thread
 // state, pages of the signal stack it touches), and must stay within 16 KiB a thread.
 //
-// Each child is a fresh process (catch_child.h), so neither inherits the other's rings or heap.
+// Each child is a fresh process (child_process.h), so neither inherits the other's rings or heap.
 // Both log one record from the main thread first, through the same call site, so what a first
 // record costs once per process (the sink's buffer, the call site's cache, the main thread's
 // ring) is in both and not charged to the threads. RSS varies by some tens of KiB between two
@@ -18,7 +18,7 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
+#include "child_process.h"
 #include "log_capture.h"
 #include "proc_self.h"
 

@@ -18,9 +18,10 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
+#include "child_process.h"
 #include "introspect_util.h"
 #include "log_capture.h"
+#include "test_timing.h"
 
 using namespace std::chrono_literals;
 

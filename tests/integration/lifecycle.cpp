@@ -25,6 +25,7 @@
 
 #include "child_process.h"
 #include "log_capture.h"
+#include "log_lines.h"
 
 using gidlog_test::child_env;
 using gidlog_test::log_record;

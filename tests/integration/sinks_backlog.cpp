@@ -4,7 +4,7 @@
 // cap and counts the rest; when the directory is back the file gets, before the kept lines, one
 // WARN line "gidlog: sink 0 lost M lines while failing", and the error handler is told how many
 // were lost and how large the backlog grew. The scenario runs in a
-// child process (tests/support/catch_child.h); the parent reads the file.
+// child process (tests/support/child_process.h); the parent reads the file.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -20,8 +20,9 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
+#include "child_process.h"
 #include "log_capture.h"
+#include "log_lines.h"
 #include "test_sink.h"
 
 namespace {

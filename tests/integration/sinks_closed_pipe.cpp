@@ -2,7 +2,7 @@
 // reading its stdout (`service | head`, a log shipper) exits: the write gets SIGPIPE, whose default
 // action ends the process. gidlog must turn it into a counted sink error, on the backend thread
 // and on the synchronous path after stop(). The scenario runs in a child process whose stdout is a
-// pipe the parent already closed, with SIGPIPE at its default action (tests/support/catch_child.h).
+// pipe the parent already closed, with SIGPIPE at its default action (tests/support/child_process.h).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -17,8 +17,9 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
+#include "child_process.h"
 #include "log_capture.h"
+#include "log_lines.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // file stands at its path) the sink fails, so the writer keeps its lines and retries; nothing may
 // go into the deleted file, where it would be lost unseen. Once the path is free, every record
 // logged since lands in the new file, in order. The scenario runs in a child process
-// (tests/support/catch_child.h); the parent reads the file.
+// (tests/support/child_process.h); the parent reads the file.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -14,8 +14,9 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
+#include "child_process.h"
 #include "log_capture.h"
+#include "log_lines.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // options::reopen_check notices the path names another file (here: none). Either way the later
 // records go to a new app.log, the earlier ones stay in app.log.1, and the two files together
 // hold every record once, in order. Each scenario runs in a child process
-// (tests/support/catch_child.h); the parent reads both files.
+// (tests/support/child_process.h); the parent reads both files.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -16,8 +16,10 @@
 
 #include <gidlog/gidlog.h>
 
-#include "catch_child.h"
+#include "child_process.h"
 #include "log_capture.h"
+#include "log_lines.h"
+#include "test_timing.h"
 
 namespace {
 

@@ -1,57 +1,67 @@
 #pragma once
-// Runs a test scenario in a child process, the way crashes and exits happen in production, for
-// tests/integration/crash.cpp and lifecycle.cpp: the child is this test executable started again
-// (fork + exec: a clean process with its own logger), and it runs the scenario as the program's
-// main() itself, with no Catch in the process. The scenarios need that: an uncaught exception
-// must reach std::terminate with the throwing frame still on the stack (Catch would catch it), a
-// crash must meet only gidlog's signal handlers (Catch installs its own around each test case),
-// and "main returns" must mean exactly that (thread_local and static destructors, exit() running
-// stop()). The parent waits with a deadline and reads what the child left: its wait status, its
-// stdout and stderr, and the files it wrote.
+// The tests' one child-process harness: runs part of a test executable in a child process, the
+// way crashes, exits, dead pipes and process-wide loggers happen in production, and tells the
+// parent how the child ended. The child is this test executable started again (a clean process
+// with its own logger), in one of two forms:
 //
-//   GIDLOG_CHILD_SCENARIO(segv) {             // the child's main(): returns its exit status
-//     gidlog::start(opt);
-//     crash_by_null_write();
-//     return 0;
-//   }
-//   TEST_CASE("...") {
-//     auto r = gidlog_test::run_child("segv", {.env = {"GIDLOG_TEST_LOG=" + path}});
-//     CHECK(r.killed_by(SIGSEGV));
-//   }
+// - A scenario (run_child): the child runs it as the program's main() itself, with no Catch in
+//   the process. Crash and exit tests need that: an uncaught exception must reach std::terminate
+//   with the throwing frame still on the stack (Catch would catch it), a crash must meet only
+//   gidlog's signal handlers (Catch installs its own around each test case), and "main returns"
+//   must mean exactly that (thread_local and static destructors, exit() running stop()).
 //
-// How the child becomes the scenario: the executable is compiled with GIDLOG_TEST_CHILD_MAIN and
-// linked with -Wl,--wrap=main (tests/crash.cmake), so the C runtime calls __wrap_main below,
-// which runs the scenario named by `--gidlog-child NAME` and otherwise calls Catch's main. Without
-// the link option, an executable defining GIDLOG_TEST_CHILD_MAIN fails to link (undefined
-// __real_main) instead of running the whole suite in every child; without the macro, run_child's
-// children reject the unknown option `--gidlog-child` and exit with an error.
+//     GIDLOG_CHILD_SCENARIO(segv) {             // the child's main(): returns its exit status
+//       gidlog::start(opt);
+//       crash_by_null_write();
+//       return 0;
+//     }
+//     TEST_CASE("...") {
+//       auto r = gidlog_test::run_child("segv", {.env = {"GIDLOG_TEST_LOG=" + path}});
+//       CHECK(r.killed_by(SIGSEGV));
+//     }
 //
-// Threading: run_child is called on the test thread; scenarios run in the child process only.
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdlib.h>
+//   How the child becomes the scenario: the executable is compiled with GIDLOG_TEST_CHILD_MAIN and
+//   linked with -Wl,--wrap=main (gidlog_test_child_main() in tests/CMakeLists.txt), so the C
+//   runtime calls __wrap_main below, which runs the scenario named by `--gidlog-child NAME` and
+//   otherwise calls Catch's main. Without the link option, an executable defining
+//   GIDLOG_TEST_CHILD_MAIN fails to link (undefined __real_main) instead of running the whole
+//   suite in every child; without the macro, run_child's children reject the unknown option
+//   `--gidlog-child` and exit with an error.
+//
+// - A hidden Catch test case (run_child_test), in executables that keep Catch's main: for
+//   scenarios whose failure would take the process down (SIGPIPE) or that need a process-wide
+//   logger of their own. The test case ends with end_child() and reports through write_facts().
+//
+//     TEST_CASE("child: my scenario", "[.]") {        // hidden: runs only when named
+//       const std::string dir = gidlog_test::child_env("MY_DIR");
+//       if (dir.empty()) return;                       // run by hand, not as a child
+//       ...
+//       gidlog_test::end_child(0);                     // no Catch report: stdout may be a dead pipe
+//     }
+//     TEST_CASE("...") {
+//       auto r = gidlog_test::run_child_test("child: my scenario", {.env = {"MY_DIR=" + dir}});
+//       CHECK(r.exited_with(0));
+//     }
+//
+// Either way the child starts with every signal at its default action and none blocked (whatever
+// the test runner ignored or blocked), stdin from /dev/null, the parent's environment plus
+// child_options::env and without GIDLOG_LEVEL; the parent waits with a deadline and gets a
+// child_result: the wait status, stdout, stderr, and a readable account of how the child ended.
+// The log lines the child wrote are read back with log_lines.h.
+//
+// Threading: run_child and run_child_test are called on the test thread; scenarios run in the
+// child process only.
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <string_view>
-#include <thread>
 #include <vector>
-
-extern "C" char** environ;
-
-#include "self_exec.h"
 
 namespace gidlog_test {
 
@@ -68,11 +78,22 @@ struct child_scenario_registrar {
   child_scenario_registrar(const char* name, child_scenario f) { child_scenarios().emplace(name, f); }
 };
 
-// The value of environment variable `name` in the child ("" when unset).
+// The value of environment variable `name` in this process ("" when unset): in a child, what the
+// parent passed in child_options::env.
 inline std::string child_env(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? std::string() : std::string(v);
 }
+
+// Ends a child test case now with `code`: no Catch report (its stdout may be a pipe nobody reads)
+// and no exit handlers. The scenario stops the logger first.
+[[noreturn]] inline void end_child(int code) { std::_Exit(code); }
+
+// What a child measured in itself, as "key=value" lines (values without '\n'): written by the
+// child to a file the parent names, read by the parent after the child ended.
+using child_facts = std::map<std::string, std::string>;
+void write_facts(const std::string& path, const child_facts& f);
+child_facts read_facts(const std::string& path);
 
 // ---- parent side --------------------------------------------------------------------------------
 
@@ -89,8 +110,8 @@ struct child_options {
 struct child_result {
   pid_t pid = -1;                       // the child's process id (its main thread's gid)
   int status = 0;                       // raw wait status
-  bool timed_out = false;               // the parent killed it at the deadline
-  std::chrono::milliseconds elapsed{};  // from fork to reaping
+  bool timed_out = false;               // the parent killed it at the deadline (or could not start it)
+  std::chrono::milliseconds elapsed{};  // from the start to reaping
   std::string out;                      // its stdout (unless child_options::stdout_fd was given)
   std::string err;                      // its stderr
   std::string threads_at_deadline;      // when timed out: each thread's name, state and wait channel
@@ -100,239 +121,29 @@ struct child_result {
   bool signaled() const { return !timed_out && WIFSIGNALED(status); }
   bool killed_by(int sig) const { return signaled() && WTERMSIG(status) == sig; }
 
-  // "exited with 3", "killed by SIGSEGV", "timed out ... (threads: ...)", the time, then stderr.
-  std::string describe() const {
-    std::string s;
-    if (timed_out) {
-      s = "timed out and was killed; its threads then:\n" + threads_at_deadline;
-    } else if (WIFEXITED(status)) {
-      s = "exited with " + std::to_string(WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-      const char* name = sigabbrev_np(WTERMSIG(status));
-      s = "killed by " + (name != nullptr ? "SIG" + std::string(name) : "signal " + std::to_string(WTERMSIG(status)));
-    } else {
-      s = "wait status " + std::to_string(status);
-    }
-    s += " after " + std::to_string(elapsed.count()) + " ms";
-    if (!err.empty()) {
-      constexpr std::size_t tail = 4000;
-      s += "\n--- child stderr" + std::string(err.size() > tail ? " (tail)" : "") + " ---\n" +
-           (err.size() > tail ? err.substr(err.size() - tail) : err);
-    }
-    return s;
-  }
+  // "exited with 3", "killed by SIGSEGV", "timed out ... (threads: ...)", the time, then stderr's
+  // tail: for INFO() in the test that ran the child.
+  std::string describe() const;
 };
 
-namespace child_detail {
+// Starts this executable again running scenario `name` (GIDLOG_CHILD_SCENARIO) and waits for it
+// at most opt.deadline.
+child_result run_child(const std::string& name, const child_options& opt = {});
 
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// Name, state and wait channel of every thread of `pid`, one per line: what a hang is stuck in.
-inline std::string describe_threads(pid_t pid) {
-  std::string out;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return "(cannot read " + dir + ")\n";
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::string t = dir + "/" + e->d_name;
-    std::string stat = slurp(t + "/stat");
-    auto rp = stat.rfind(')');
-    std::string state = rp != std::string::npos && rp + 2 < stat.size() ? stat.substr(rp + 2, 1) : "?";
-    out += "  tid " + std::string(e->d_name) + " \"" + trim(slurp(t + "/comm")) + "\" state " + state +
-           " wchan " + trim(slurp(t + "/wchan")) + "\n";
-  }
-  ::closedir(d);
-  return out;
-}
-
-// Waits for `pid` until `deadline`; false when it passes with the child still running. Polls
-// waitpid with short sleeps: a bounded wait on a process, not synchronisation between threads.
-inline bool wait_pid_until(pid_t pid, std::chrono::steady_clock::time_point deadline, int& status) {
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return true;
-    if (r < 0 && errno != EINTR) return true;  // not our child any more: nothing to wait for
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-inline std::string temp_capture(const char* what) {
-  std::string t = "/tmp/gidlog_child_" + std::to_string(::getpid()) + "_" + what + "_XXXXXX";
-  int fd = ::mkstemp(t.data());
-  if (fd >= 0) ::close(fd);
-  return t;
-}
-
-}  // namespace child_detail
+// Starts this executable running the Catch test case `test_name` (a plain name: no commas,
+// brackets, quotes or wildcards) and waits for it at most opt.deadline.
+child_result run_child_test(const std::string& test_name, const child_options& opt = {});
 
 // Waits for child `pid` (of this process) at most `timeout`; on timeout kills it with SIGKILL and
 // reaps it. For scenarios that fork() themselves. Returns the wait status, or nullopt on timeout.
-inline std::optional<int> wait_child_for(pid_t pid, std::chrono::milliseconds timeout) {
-  int status = 0;
-  if (child_detail::wait_pid_until(pid, std::chrono::steady_clock::now() + timeout, status)) return status;
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  return std::nullopt;
-}
+std::optional<int> wait_child_for(pid_t pid, std::chrono::milliseconds timeout);
 
-// Starts this executable again running scenario `name` and waits for it (at most opt.deadline).
-// The child starts with every signal at its default action and none blocked, whatever the test
-// runner ignored or blocked. Call on the test thread.
-inline child_result run_child(const std::string& name, const child_options& opt = {}) {
-  child_result res;
-  std::string exe(4096, '\0');
-  ssize_t n = ::readlink("/proc/self/exe", exe.data(), exe.size() - 1);
-  if (n <= 0) {
-    res.timed_out = true;
-    res.err = "readlink(/proc/self/exe) failed";
-    return res;
-  }
-  exe.resize(static_cast<std::size_t>(n));
-
-  // Everything the child needs is built before fork(): between fork and exec only
-  // async-signal-safe calls.
-  std::vector<std::string> env_strings;
-  auto overridden = [&opt](std::string_view entry) {
-    std::string_view name_eq = entry.substr(0, entry.find('=') + 1);
-    if (name_eq == "GIDLOG_LEVEL=") return true;
-    for (const std::string& e : opt.env)
-      if (std::string_view(e).substr(0, e.find('=') + 1) == name_eq) return true;
-    return false;
-  };
-  for (char** e = environ; *e != nullptr; ++e)
-    if (!overridden(*e)) env_strings.emplace_back(*e);
-  for (const std::string& e : opt.env) env_strings.push_back(e);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  // Through the emulator when the tests run under one (self_exec.h).
-  std::vector<std::string> arg_strings = self_exec_args(exe, {"--gidlog-child", name});
-  std::vector<char*> argv;
-  for (std::string& a : arg_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::string out_path = child_detail::temp_capture("out"), err_path = child_detail::temp_capture("err");
-  int out_fd = opt.stdout_fd >= 0 ? opt.stdout_fd : ::open(out_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  int err_fd = ::open(err_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-  auto t0 = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // SIGKILL, SIGSTOP: EINVAL, fine
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(err_fd, STDERR_FILENO);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  if (opt.stdout_fd < 0) ::close(out_fd);
-  ::close(err_fd);
-  ::close(null_fd);
-  if (pid < 0) {
-    res.timed_out = true;
-    res.err = std::string("fork failed: ") + std::strerror(errno);
-    return res;
-  }
-  res.pid = pid;
-  int status = 0;
-  if (!child_detail::wait_pid_until(pid, t0 + opt.deadline, status)) {
-    res.timed_out = true;
-    res.threads_at_deadline = child_detail::describe_threads(pid);
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  res.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  res.status = status;
-  if (opt.stdout_fd < 0) res.out = child_detail::slurp(out_path);
-  res.err = child_detail::slurp(err_path);
-  ::unlink(out_path.c_str());
-  ::unlink(err_path.c_str());
-  return res;
-}
-
-// ---- reading what the child left ---------------------------------------------------------------
-
-// One line of a log written with the default pattern "[%m%d/%H%M%S.%e:%l:gid-%t:%s:%#] %v".
-// Lines that do not start a record (a multi-line message's later lines, a torn write) have
-// `is_record` false and the whole line in `text`.
-struct log_record {
-  bool is_record = false;
-  std::string level;  // "INFO", "FATAL", ...
-  unsigned long gid = 0;
-  std::string site;  // "file:line"
-  std::string message;
-  std::string text;  // the whole line
-};
-
-// Parses one line; written by hand because the files hold up to millions of lines.
-inline log_record parse_log_line(const std::string& line) {
-  log_record r;
-  r.text = line;
-  auto digits = [&line](std::size_t from, std::size_t n) {
-    if (from + n > line.size()) return false;
-    for (std::size_t i = from; i < from + n; ++i)
-      if (line[i] < '0' || line[i] > '9') return false;
-    return true;
-  };
-  // [MMDD/HHMMSS.mmm:
-  if (line.size() < 19 || line[0] != '[' || !digits(1, 4) || line[5] != '/' || !digits(6, 6) || line[12] != '.' ||
-      !digits(13, 3) || line[16] != ':')
-    return r;
-  std::size_t p = 17;
-  std::size_t c = line.find(':', p);
-  if (c == std::string::npos) return r;
-  std::string level = line.substr(p, c - p);
-  if (level != "TRACE" && level != "DEBUG" && level != "INFO" && level != "WARN" && level != "ERROR" && level != "FATAL")
-    return r;
-  p = c + 1;
-  if (line.compare(p, 4, "gid-") != 0) return r;
-  p += 4;
-  std::size_t g = p;
-  while (p < line.size() && line[p] >= '0' && line[p] <= '9') ++p;
-  if (p == g || p - g > 10 || p >= line.size() || line[p] != ':') return r;
-  unsigned long gid = std::stoul(line.substr(g, p - g));
-  std::size_t close = line.find("] ", p);
-  if (close == std::string::npos) return r;
-  r.site = line.substr(p + 1, close - p - 1);
-  r.message = line.substr(close + 2);
-  r.level = std::move(level);
-  r.gid = gid;
-  r.is_record = true;
-  return r;
-}
-
-inline std::vector<log_record> parse_log_text(const std::string& text) {
-  std::vector<log_record> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(parse_log_line(line));
-  return out;
-}
-
-inline std::vector<log_record> read_log(const std::string& path) { return parse_log_text(child_detail::slurp(path)); }
-
-// The last `n` lines of a parsed log, for failure messages.
-inline std::string tail_of(const std::vector<log_record>& log, std::size_t n = 15) {
-  std::string s;
-  for (std::size_t i = log.size() > n ? log.size() - n : 0; i < log.size(); ++i) s += log[i].text + "\n";
-  return s;
-}
+// "NAME=options" for a child that crashes on purpose, `name` being ASAN_OPTIONS or TSAN_OPTIONS:
+// this process's own options plus those that leave the crash to gidlog's handler. Under ASan or
+// TSan the sanitizer's own SEGV/abort reports would replace the default action the crash handler
+// chains to (TSan even takes the SEGV before any handler of the program), so the child runs
+// without them and its wait status is the signal's.
+std::string crash_sanitizer_env(const char* name);
 
 }  // namespace gidlog_test
 

@@ -1,5 +1,6 @@
 #pragma once
-// Deadlines that a test needs a woken thread to beat. Example: run_for() must find its job
+// Deadlines that a test needs a woken thread to beat, and wait_until(), a poll with a deadline.
+// Example: run_for() must find its job
 // already running on the worker when the deadline passes, so the worker has to wake up and take
 // the job within that time. Natively that takes microseconds. Under qemu-user (the aarch64 cross
 // build) on a loaded 2-core machine, a thread has been seen to need more than 5 ms. Then the job
@@ -11,6 +12,8 @@
 // decided by latches or futures are not scaled.
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <thread>
 
 namespace gidlog_test {
 
@@ -27,6 +30,17 @@ inline int time_scale() {
 template <class Rep, class Period>
 std::chrono::duration<Rep, Period> wakeup_deadline(std::chrono::duration<Rep, Period> d) {
   return d * time_scale();
+}
+
+// Polls `done` until it holds or `deadline` passes; true if it held. For a condition nothing
+// signals (a file appearing, a dump written), with a deadline so a test that fails ends.
+inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
 }
 
 }  // namespace gidlog_test

@@ -2,7 +2,7 @@
 // threads of a dlopen()ed library that logs, and after a failed fast-path check (one WARN).
 //
 // This file is also built, with GIDLOG_TEST_DL_LOGGING_LIBRARY defined, as the module
-// gidlog_test_dl_logging (tests/gid.cmake): a plugin that logs through the executable's logger
+// gidlog_test_dl_logging (tests/unit/CMakeLists.txt): a plugin that logs through the executable's logger
 // (the test executable exports its symbols; the module links no copy of gidlog).
 #include <sys/syscall.h>
 #include <unistd.h>
