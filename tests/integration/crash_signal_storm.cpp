@@ -330,3 +330,4 @@ TEST_CASE("a signal handler inside a LOG_* call: 8 records kept after it, the re
   SECTION("running") { check_nested("nested_handler_running", false); }
   SECTION("stopped") { check_nested("nested_handler_stopped", false); }
   SECTION("never started") { check_nested("nested_handler_never_started", true); }
+}
