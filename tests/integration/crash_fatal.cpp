@@ -38,6 +38,21 @@ void check_fatal_record(const std::vector<log_record>& log) {
   CHECK(found == 1);
 }
 
+// Runs a LOG_FATAL scenario that writes to a file (plus `env`): it must abort with its record written.
+void check_fatal_to_file(const char* scenario, const char* file, std::vector<std::string> env) {
+  std::string path = gidlog_test::temp_path(file);
+  ::unlink(path.c_str());
+  env.insert(env.begin(), "GIDLOG_TEST_LOG=" + path);
+  env.push_back(gidlog_test::crash_sanitizer_env("ASAN_OPTIONS"));
+  env.push_back(gidlog_test::crash_sanitizer_env("TSAN_OPTIONS"));
+  auto r = run_child(scenario, {.env = env});
+  auto log = gidlog_test::read_log(path);
+  ::unlink(path.c_str());
+  INFO("child " << r.describe() << "\nfile:\n" << gidlog_test::tail_of(log));
+  CHECK(r.killed_by(SIGABRT));
+  check_fatal_record(log);
+}
+
 }  // namespace
 
 GIDLOG_CHILD_SCENARIO(fatal_set_level_off) { return fatal_child(true); }
@@ -51,30 +66,11 @@ GIDLOG_CHILD_SCENARIO(fatal_off_before_start) {
 // Catches: LOG_FATAL filtered by the run-time level like any other record (today: the child
 // returns 0 and writes nothing).
 TEST_CASE("LOG_FATAL with set_level(off) writes its record and aborts", "[crash][fatal]") {
-  std::string path = gidlog_test::temp_path("fatal_set_level.log");
-  ::unlink(path.c_str());
-  auto r = run_child("fatal_set_level_off",
-                     {.env = {"GIDLOG_TEST_LOG=" + path, gidlog_test::crash_sanitizer_env("ASAN_OPTIONS"),
-                              gidlog_test::crash_sanitizer_env("TSAN_OPTIONS")}});
-  auto log = gidlog_test::read_log(path);
-  ::unlink(path.c_str());
-  INFO("child " << r.describe() << "\nfile:\n" << gidlog_test::tail_of(log));
-  CHECK(r.killed_by(SIGABRT));
-  check_fatal_record(log);
+  check_fatal_to_file("fatal_set_level_off", "fatal_set_level.log", {});
 }
 
 TEST_CASE("LOG_FATAL with GIDLOG_LEVEL=off writes its record and aborts", "[crash][fatal]") {
-  std::string path = gidlog_test::temp_path("fatal_env.log");
-  ::unlink(path.c_str());
-  auto r = run_child("fatal_env_level_off",
-                     {.env = {"GIDLOG_TEST_LOG=" + path, "GIDLOG_LEVEL=off",
-                              gidlog_test::crash_sanitizer_env("ASAN_OPTIONS"),
-                              gidlog_test::crash_sanitizer_env("TSAN_OPTIONS")}});
-  auto log = gidlog_test::read_log(path);
-  ::unlink(path.c_str());
-  INFO("child " << r.describe() << "\nfile:\n" << gidlog_test::tail_of(log));
-  CHECK(r.killed_by(SIGABRT));
-  check_fatal_record(log);
+  check_fatal_to_file("fatal_env_level_off", "fatal_env.log", {"GIDLOG_LEVEL=off"});
 }
 
 TEST_CASE("LOG_FATAL at level off before start() writes to stderr and aborts", "[crash][fatal]") {
