@@ -24,7 +24,7 @@
 
 #include "backend/clock.h"
 #include "backend/writer.h"
-#include "introspect/thread_origin.h"
+#include "core/thread_origin.h"
 #include "sinks/sigpipe.h"
 
 namespace gidlog {

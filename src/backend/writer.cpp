@@ -9,7 +9,7 @@
 #include <gidlog/gid.h>
 
 #include "backend/clock.h"
-#include "core/crash.h"
+#include "backend/crash_record.h"
 #include "core/loggers.h"
 #include "core/shared.h"
 

@@ -36,7 +36,7 @@ struct crash_drain {
   std::int64_t deadline_ns = 0;             // CLOCK_MONOTONIC: stop waiting for in-flight stamps
 };
 
-// True on the thread handling a crash, a stop signal or LOG_FATAL's drain (src/core/crash.cpp);
+// True on the thread handling a crash, a stop signal or LOG_FATAL's drain (src/lifecycle/crash.cpp);
 // async-signal-safe. wake_backend() lets it, and no other thread but the backend, go on once
 // the drain has begun.
 bool crash_owned_by_this_thread() noexcept;

@@ -6,7 +6,7 @@
 
 #include <pthread.h>
 
-#include "introspect/thread_origin.h"
+#include "core/thread_origin.h"
 #include "runtime/job_span.h"
 #include "runtime/pool_core.h"
 #include "runtime/registry.h"

@@ -1,5 +1,5 @@
 // The origin table: gid -> who started the thread, where, for what.
-#include "introspect/thread_origin.h"
+#include "core/thread_origin.h"
 
 #include <pthread.h>
 
