@@ -34,7 +34,10 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/level.h>
+#include <gidlog/gid.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
+#include <gidlog/arch/cpu.h>
 
 #include "backend/backend.h"
 #include "backend/crash_record.h"
