@@ -136,7 +136,7 @@ inline bool stash_pending() noexcept {
 // overflow), unless it has one; `slot` keeps the memory for reuse (mmap'ed once, never freed).
 void use_alt_stack(void*& slot) noexcept;
 
-// Implemented by the backend (src/backend/backend.cpp), called on the caller's thread while the
+// Implemented by the backend (src/backend/sync_write.cpp), called on the caller's thread while the
 // logger is not running: flushes the current or last sinks under the writer lock.
 void flush_sync() noexcept;
 

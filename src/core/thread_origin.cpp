@@ -1,4 +1,5 @@
-// The origin table: gid -> who started the thread, where, for what.
+// The origin table: gid -> who started the thread, where, for what; filled by the threads
+// start_named_thread() starts, as they start and end, and read by introspect. Any thread.
 #include "core/thread_origin.h"
 
 #include <pthread.h>

@@ -154,7 +154,7 @@ void drain(const record* rec) noexcept {
     // Asked only now: every pass that sees the request begins after the barrier.
     c.requested.store(1, std::memory_order_release);
     // Not wake_backend(), which takes the flag: a plain futex wake (async-signal-safe). A backend
-    // that missed it naps at most a poll (backend.cpp, "Sleeping").
+    // that missed it naps at most a poll (backend/sleep.cpp).
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
     // A little past the deadline: the backend stops waiting for in-flight stamps at the deadline
     // and still has to write and flush.
