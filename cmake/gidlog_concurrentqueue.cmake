@@ -6,7 +6,7 @@
 #      directory holds moodycamel/concurrentqueue.h (or concurrentqueue.h when added as a subdirectory);
 #   2. Debian and Ubuntu (libconcurrentqueue-dev): <concurrentqueue/concurrentqueue.h>;
 #   3. vcpkg, Conan and hand installs: <moodycamel/concurrentqueue.h>.
-# src/core/concurrent_queue.h picks whichever of those spellings the include path resolves.
+# src/runtime/concurrent_queue.h picks whichever of those spellings the include path resolves.
 if(TARGET gidlog_concurrentqueue)
   return()
 endif()

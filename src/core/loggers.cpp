@@ -9,7 +9,8 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
 
 #include "core/shared.h"
 

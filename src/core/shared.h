@@ -36,7 +36,7 @@ struct crash_drain {
   std::int64_t deadline_ns = 0;             // CLOCK_MONOTONIC: stop waiting for in-flight stamps
 };
 
-// True on the thread handling a crash, a stop signal or LOG_FATAL's drain (src/core/crash.cpp);
+// True on the thread handling a crash, a stop signal or LOG_FATAL's drain (src/lifecycle/crash.cpp);
 // async-signal-safe. wake_backend() lets it, and no other thread but the backend, go on once
 // the drain has begun.
 bool crash_owned_by_this_thread() noexcept;
@@ -136,7 +136,7 @@ inline bool stash_pending() noexcept {
 // overflow), unless it has one; `slot` keeps the memory for reuse (mmap'ed once, never freed).
 void use_alt_stack(void*& slot) noexcept;
 
-// Implemented by the backend (src/backend/backend.cpp), called on the caller's thread while the
+// Implemented by the backend (src/backend/sync_write.cpp), called on the caller's thread while the
 // logger is not running: flushes the current or last sinks under the writer lock.
 void flush_sync() noexcept;
 

@@ -1,5 +1,5 @@
 // The caller-side entry points: flush, levels, level parsing, LOG_FATAL, caller-side
-// formatting failures. start/stop/fork/exit live in src/core/lifecycle.cpp.
+// formatting failures. start/stop/fork/exit live in src/lifecycle/lifecycle.cpp.
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
 
 #include "core/loggers.h"
 #include "core/shared.h"

@@ -17,12 +17,13 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
 #include <gidlog/introspect/threads.h>
 #include <gidlog/runtime/tasks.h>
 
 #include "introspect/debug_stats.h"
-#include "introspect/thread_origin.h"
+#include "core/thread_origin.h"
 
 namespace gidlog {
 inline namespace v0 {

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
+#include <gidlog/sink.h>
 #include <gidlog/introspect/threads.h>
 #include <gidlog/runtime/tasks.h>
 

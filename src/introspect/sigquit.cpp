@@ -13,9 +13,12 @@
 #include <string>
 #include <thread>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
+#include <gidlog/introspect/threads.h>
+#include <gidlog/runtime/tasks.h>
 
-#include "introspect/thread_origin.h"
+#include "core/thread_origin.h"
 
 namespace gidlog {
 inline namespace v0 {

@@ -20,7 +20,7 @@ namespace detail {
 // as addr2line -i shows them.
 std::vector<threads::frame> symbolize(const std::vector<std::uintptr_t>& frames);
 
-// For the crash record (src/core/crash.cpp), on the thread that writes it: as symbolize(), except
+// For the crash record (src/lifecycle/crash.cpp), on the thread that writes it: as symbolize(), except
 // that frames[0] is a return address too unless `first_exact`, and that it waits at most `wait`
 // for another thread's lookup (the crashed thread may have died inside one, holding the lock),
 // then returns an empty vector. May throw (std::bad_alloc).

@@ -14,7 +14,7 @@
 #include "introspect/proc_task.h"
 #include "introspect/stack_capture.h"
 #include "introspect/symbolizer.h"
-#include "introspect/thread_origin.h"
+#include "core/thread_origin.h"
 
 namespace gidlog {
 inline namespace v0 {

@@ -28,7 +28,7 @@
 #include <string>
 #include <thread>
 
-#include "core/concurrent_queue.h"
+#include "runtime/concurrent_queue.h"
 
 #include <gidlog/runtime/worker_pool.h>
 

@@ -10,7 +10,7 @@
 #include <exception>
 #include <string>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
 #include <gidlog/arch/cpu.h>
 #include <gidlog/runtime/runtime_log.h>
 

@@ -8,7 +8,7 @@
 // backend thread (which may allocate) symbolizes and formats it. Only when the crashing thread is
 // the backend itself, or no backend runs, does the crashing thread format and write, and then it
 // may allocate (bounded by the same timeout).
-#include "core/crash.h"
+#include "lifecycle/crash.h"
 
 #include <cxxabi.h>
 #include <dlfcn.h>
@@ -34,110 +34,23 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/gid.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
+#include <gidlog/arch/cpu.h>
 
 #include "backend/backend.h"
+#include "backend/crash_record.h"
 #include "core/shared.h"
-#include "introspect/symbolizer.h"
-#include "sinks/json_writer.h"
+#include "lifecycle/crash_report.h"
 
 namespace gidlog {
 inline namespace v0 {
 namespace detail {
 namespace {
 
-constexpr int max_frames = 48;
+using namespace crash_report;
 
-// The one crash being handled (the first thread to crash owns it).
-struct crash_info {
-  char what[640];        // "SIGSEGV (SEGV_MAPERR, address 0x0)", "uncaught exception ...", ...
-  char thread_name[17];  // prctl(PR_GET_NAME)
-  std::uint32_t gid;
-  void* frames[max_frames];
-  int nframes;
-  bool first_exact;  // frames[0] is the faulting instruction, not a return address
-};
-crash_info g_info;
-
-// The record's argument: a pointer to g_info, copied as bytes and formatted by whoever writes it.
-struct crash_ref {
-  const crash_info* info;
-};
-
-// The crashing thread's frames with function, file:line and inlined calls (the libdw symbolizer,
-// or dladdr() in a build without libdw), for whoever writes the crash record.
-// Only dladdr() when this runs in a signal handler on the crashing thread itself (the backend
-// crashed, or no backend runs): libdw reading DWARF overflowed the 64 KiB signal stack there.
-std::vector<threads::frame> crash_frames(const crash_info& c) {
-  std::vector<std::uintptr_t> pcs;
-  for (int i = 0; i < c.nframes; ++i) pcs.push_back(reinterpret_cast<std::uintptr_t>(c.frames[i]));
-  std::vector<threads::frame> out;
-  stack_t ss{};
-  const bool on_signal_stack = sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
-  try {
-    if (!on_signal_stack) out = symbolize_within(pcs, c.first_exact, std::chrono::milliseconds(100));
-  } catch (...) {
-    out.clear();
-  }
-  if (!out.empty() || pcs.empty()) return out;
-  // On the signal stack, or the symbolizer is busy (held by the thread that crashed?) or failed.
-  for (std::uintptr_t pc : pcs) {
-    threads::frame f;
-    f.address = pc;
-    Dl_info d{};
-    if (dladdr(reinterpret_cast<void*>(pc), &d) != 0) {
-      if (d.dli_fname != nullptr) f.module = d.dli_fname;
-      f.offset = pc - reinterpret_cast<std::uintptr_t>(d.dli_fbase);
-      if (d.dli_sname != nullptr) {
-        f.function = demangle(d.dli_sname);
-        f.offset = pc - reinterpret_cast<std::uintptr_t>(d.dli_saddr);
-      }
-    }
-    out.push_back(std::move(f));
-  }
-  return out;
-}
-
-}  // namespace
-}  // namespace detail
-
-template <>
-struct deferred_format<detail::crash_ref> : std::true_type {};
-
-}  // namespace v0
-}  // namespace gidlog
-
-template <>
-struct fmt::formatter<gidlog::detail::crash_ref> {
-  constexpr auto parse(format_parse_context& ctx) { return ctx.begin(); }
-  auto format(const gidlog::detail::crash_ref& ref, format_context& ctx) const {
-    const auto& c = *ref.info;
-    auto out = fmt::format_to(ctx.out(), "crash: {} in thread \"{}\" gid-{}", c.what, c.thread_name, c.gid);
-    const auto frames = gidlog::detail::crash_frames(c);
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      const gidlog::threads::frame& f = frames[i];
-      out = fmt::format_to(out, "\n    #{} {:#x} ", i, f.address);
-      if (!f.file.empty()) {
-        out = fmt::format_to(out, "{} at {}:{}{}", f.function.empty() ? "?" : f.function, f.file, f.line,
-                             f.inlined ? " (inlined)" : "");
-      } else if (!f.function.empty()) {
-        out = fmt::format_to(out, "{}+{:#x} ({})", f.function, f.offset, f.module.empty() ? "?" : f.module);
-      } else if (!f.module.empty()) {
-        out = fmt::format_to(out, "({}+{:#x})", f.module, f.offset);
-      } else {
-        out = fmt::format_to(out, "?");
-      }
-    }
-    return out;
-  }
-};
-
-namespace gidlog {
-inline namespace v0 {
-namespace detail {
-namespace {
-
-constinit site_info crash_site{gidlog::level::fatal, 0, "gidlog", "gidlog", "crash_handler", nullptr, "{}"};
 // A stop signal's record: a normal stop, no backtrace. "from pid" when a process sent it.
 constinit site_info stop_site{gidlog::level::warn, 0, "gidlog", "gidlog", "signal_handler", nullptr,
                               "gidlog: stopped by {signal}"};
@@ -159,73 +72,6 @@ std::atomic<std::int64_t> g_timeout_ns{2'000'000'000};
 std::atomic<pid_t> g_owner{0};       // the thread handling the crash
 std::atomic<bool> g_handled{false};  // its drain is over: later signals go straight to the old handlers
 
-// ---- async-signal-safe text ---------------------------------------------------------------------
-
-struct text {
-  char* buf;
-  std::size_t cap, len = 0;
-  text& operator<<(std::string_view s) noexcept {
-    for (char ch : s)
-      if (len + 1 < cap) buf[len++] = ch;
-    buf[len] = '\0';
-    return *this;
-  }
-  text& hex(std::uintptr_t v) noexcept {
-    char tmp[2 + 2 * sizeof v];
-    int n = 0;
-    do {
-      tmp[n++] = "0123456789abcdef"[v & 15];
-      v >>= 4;
-    } while (v != 0);
-    *this << "0x";
-    while (n > 0) *this << std::string_view(&tmp[--n], 1);
-    return *this;
-  }
-  text& dec(long v) noexcept {
-    char tmp[24];
-    int n = 0;
-    unsigned long u = v < 0 ? 0UL - static_cast<unsigned long>(v) : static_cast<unsigned long>(v);
-    do {
-      tmp[n++] = static_cast<char>('0' + u % 10);
-      u /= 10;
-    } while (u != 0);
-    if (v < 0) *this << "-";
-    while (n > 0) *this << std::string_view(&tmp[--n], 1);
-    return *this;
-  }
-};
-
-const char* code_name(int sig, int code) noexcept {
-  switch (code) {
-    case SI_USER: return "SI_USER";
-    case SI_TKILL: return "SI_TKILL";
-    case SI_QUEUE: return "SI_QUEUE";
-    case SI_KERNEL: return "SI_KERNEL";
-    default: break;
-  }
-  if (sig == SIGSEGV) {
-    if (code == SEGV_MAPERR) return "SEGV_MAPERR";
-    if (code == SEGV_ACCERR) return "SEGV_ACCERR";
-  } else if (sig == SIGBUS) {
-    if (code == BUS_ADRALN) return "BUS_ADRALN";
-    if (code == BUS_ADRERR) return "BUS_ADRERR";
-    if (code == BUS_OBJERR) return "BUS_OBJERR";
-  } else if (sig == SIGFPE) {
-    if (code == FPE_INTDIV) return "FPE_INTDIV";
-    if (code == FPE_INTOVF) return "FPE_INTOVF";
-    if (code == FPE_FLTDIV) return "FPE_FLTDIV";
-    if (code == FPE_FLTOVF) return "FPE_FLTOVF";
-    if (code == FPE_FLTUND) return "FPE_FLTUND";
-    if (code == FPE_FLTRES) return "FPE_FLTRES";
-    if (code == FPE_FLTINV) return "FPE_FLTINV";
-  } else if (sig == SIGILL) {
-    if (code == ILL_ILLOPC) return "ILL_ILLOPC";
-    if (code == ILL_ILLOPN) return "ILL_ILLOPN";
-    if (code == ILL_ILLADR) return "ILL_ILLADR";
-    if (code == ILL_PRVOPC) return "ILL_PRVOPC";
-  }
-  return nullptr;
-}
 
 bool is_fault(int sig) noexcept { return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE; }
 
@@ -308,7 +154,7 @@ void drain(const record* rec) noexcept {
     // Asked only now: every pass that sees the request begins after the barrier.
     c.requested.store(1, std::memory_order_release);
     // Not wake_backend(), which takes the flag: a plain futex wake (async-signal-safe). A backend
-    // that missed it naps at most a poll (backend.cpp, "Sleeping").
+    // that missed it naps at most a poll (backend/sleep.cpp).
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_backend_sleeping), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
     // A little past the deadline: the backend stops waiting for in-flight stamps at the deadline
     // and still has to write and flush.
@@ -325,13 +171,6 @@ void drain(const record* rec) noexcept {
   }
 }
 
-void make_record(record& r) noexcept {
-  r = record{};
-  r.ts = arch::cycles();
-  r.gid = g_info.gid;
-  r.context = tl_context;  // the crashing thread's request, kept alive by its scopes
-  encode_args<&crash_site>(r, crash_ref{&g_info});
-}
 
 // Claims the crash for this thread. False: another thread owns it (this one waited for it).
 bool claim() noexcept {
@@ -493,68 +332,6 @@ void on_quick_exit() {
 
 }  // namespace
 
-bool crash_record_fields(const site_info& site, std::span<const arg_value> args, std::vector<field>& fields,
-                         fmt::memory_buffer& text) {
-  if (&site != &crash_site || args.size() != 1 || args[0].kind != arg_kind::custom ||
-      args[0].s.size() != sizeof(crash_ref))
-    return false;
-  crash_ref ref;
-  std::memcpy(&ref, args[0].s.data(), sizeof ref);
-  const crash_info& c = *ref.info;
-  const std::vector<threads::frame> frames = crash_frames(c);
-  // [{"addr":"0x…","func":"…","file":"…","line":23,"inlined":true,"module":"…","offset":"0x…"}, …]
-  std::size_t bound = 8;
-  for (const threads::frame& f : frames)
-    bound += 160 + escaped_bound(f.function.size() + f.file.size() + f.module.size());
-  const std::string_view what(c.what), thread(c.thread_name);
-  text.clear();
-  text.append(what);
-  text.append(thread);
-  const std::size_t json_at = text.size();
-  text.resize(json_at + bound);
-  json_cursor j(text.data() + json_at);
-  j.ch('[');
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    const threads::frame& f = frames[i];
-    if (i != 0) j.ch(',');
-    char hex[24];
-    j.lit("{\"addr\":");
-    j.quoted(std::string_view(hex, fmt::format_to_n(hex, sizeof hex, "{:#x}", f.address).size));
-    if (!f.function.empty()) {
-      j.lit(",\"func\":");
-      j.quoted(f.function);
-    }
-    if (!f.file.empty()) {
-      j.lit(",\"file\":");
-      j.quoted(f.file);
-      j.lit(",\"line\":");
-      j.integer(f.line);
-    }
-    if (f.inlined) j.lit(",\"inlined\":true");
-    if (!f.module.empty()) {
-      j.lit(",\"module\":");
-      j.quoted(f.module);
-    }
-    if (f.file.empty()) {  // from the function's start, or from the module's when no symbol covers it
-      j.lit(",\"offset\":");
-      j.quoted(std::string_view(hex, fmt::format_to_n(hex, sizeof hex, "{:#x}", f.offset).size));
-    }
-    j.ch('}');
-  }
-  j.ch(']');
-  text.resize(static_cast<std::size_t>(j.end() - text.data()));
-  const std::string_view all(text.data(), text.size());
-  fields.clear();
-  field_value v;
-  v.s = all.substr(0, what.size());
-  fields.push_back({"crash", v});
-  v.s = all.substr(what.size(), thread.size());
-  fields.push_back({"thread", v});
-  v.type = field_value::kind::json;
-  v.s = all.substr(json_at);
-  fields.push_back({"frames", v});
-  return true;
-}
 
 void stop_signals_to_install(const options& opt, sigset_t& set) noexcept {
   sigemptyset(&set);
@@ -568,6 +345,7 @@ void stop_signals_to_install(const options& opt, sigset_t& set) noexcept {
 }
 
 void crash_install(const options& opt) {
+  set_crash_record_fields(&crash_report::crash_record_fields);
   g_timeout_ns.store(static_cast<std::int64_t>(opt.crash_drain_timeout.count()) * 1'000'000, std::memory_order_relaxed);
   if (!opt.crash_handler || g_installed.load(std::memory_order_relaxed)) return;
   // Load what the handler uses now, so a crash does not run the dynamic loader for it.

@@ -20,11 +20,13 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/gidlog.h>
+#include <gidlog/log.h>
+#include <gidlog/options.h>
+#include <gidlog/sink.h>
 
 #include "backend/backend.h"
 #include "backend/writer.h"
-#include "core/crash.h"
+#include "lifecycle/crash.h"
 #include "core/loggers.h"
 #include "core/shared.h"
 #include "introspect/sigquit.h"

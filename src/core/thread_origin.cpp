@@ -1,5 +1,6 @@
-// The origin table: gid -> who started the thread, where, for what.
-#include "introspect/thread_origin.h"
+// The origin table: gid -> who started the thread, where, for what; filled by the threads
+// start_named_thread() starts, as they start and end, and read by introspect. Any thread.
+#include "core/thread_origin.h"
 
 #include <pthread.h>
 

@@ -1,6 +1,8 @@
 #pragma once
 // Where the threads gidlog starts for itself come from, for threads::profile(2)'s "created by
 // gid-N at file:line". A thread registers itself when it starts and is forgotten when it ends.
+// In core because every layer that starts a thread (the backend, the worker pools, the debug
+// server) calls start_named_thread(); introspect only reads the table. Any thread.
 #include <cstdint>
 #include <functional>
 #include <string>
