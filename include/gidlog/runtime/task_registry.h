@@ -22,11 +22,14 @@
 // profile) walks every slot under a mutex that only readers and slab allocation take; it is
 // meant for diagnostics, not for hot loops.
 //
+// The exceptions of the jobs live with their owners: task_cancelled, task_timeout and
+// would_deadlock with the task handle (<gidlog/runtime/task.h>), pool_closed and pool_full with
+// the pool (<gidlog/runtime/worker_pool.h>).
+//
 // Threading: every function here may be called from any thread at any time.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,42 +53,6 @@ enum class task_state : std::uint8_t {
 // "blocked in submit", "waiting for token", "queued", "running", "succeeded", "failed",
 // "cancelled", "timed out".
 std::string_view to_string(task_state s) noexcept;
-
-// Thrown by worker_pool submit/post/run after close() (or during destruction).
-class pool_closed : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Thrown by worker_pool::submit/post/run when the queue is full and the pool's overflow policy
-// is overflow::reject (try_submit/try_post report it by return value instead).
-class pool_full : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// The exception a job completes with when it was dropped before it started: task::cancel(),
-// close_mode::cancel_queued, or run(f, stop_token) whose token was stopped. Never
-// std::future_error/broken_promise.
-class task_cancelled : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// The exception of run_for() whose deadline passed. Derives from task_cancelled, so one
-// `catch (const gidlog::task_cancelled&)` handles both.
-class task_timeout : public task_cancelled {
- public:
-  using task_cancelled::task_cancelled;
-};
-
-// Thrown instead of deadlocking: a worker of a pool waits for that same pool (task::get/wait on
-// an unfinished job of its own pool, run/run_for on its own pool, join/close_and_join from
-// inside).
-class would_deadlock : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
 
 namespace tasks {
 

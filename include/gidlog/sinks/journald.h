@@ -65,7 +65,7 @@
 #include <cstdint>
 #include <string>
 
-#include <gidlog/sink.h>
+#include <gidlog/sinks/sink.h>
 
 namespace gidlog {
 inline namespace v0 {

@@ -1,6 +1,8 @@
 #pragma once
-// Sinks: where formatted lines go. The backend thread calls a sink; nothing else does, except
-// the synchronous paths before start() and after stop(), which hold the backend's writer lock.
+// The sink interface: where formatted lines go, and all a custom sink needs (log_line, sink,
+// sink_ptr). The backend thread calls a sink; nothing else does, except the synchronous paths
+// before start() and after stop(), which hold the backend's writer lock. gidlog's own sinks have
+// a header each beside this one: console.h, file.h, rotating_file.h, json.h, syslog.h, journald.h.
 //
 // A sink in 20 lines:
 //
@@ -12,7 +14,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
 #include <string_view>
 
 #include <gidlog/field.h>
@@ -81,27 +82,6 @@ class sink {
 };
 
 using sink_ptr = std::shared_ptr<sink>;
-
-struct file_sink_options {
-  bool truncate = false;               // false: append to an existing file
-  std::size_t buffer_bytes = 1 << 16;  // write(2) when this many bytes are pending; >= 1
-  bool fsync_on_flush = false;         // fdatasync() on every flush (slow; for audit logs)
-};
-
-// Appends lines to `path` (created 0644 when missing, with its missing parent directories 0755,
-// at open and again when a reopen finds the directory removed: file_sink("logs/app/app.log")).
-// Buffered; writes on flush and when the buffer fills. On a write error the unwritten bytes stay
-// buffered and write() throws std::system_error naming the file; writing resumes where it stopped
-// once the error clears. An empty path or a directory that cannot be made or written is reported
-// by gidlog::start() as std::invalid_argument naming options::sinks.
-sink_ptr file_sink(std::string path, file_sink_options opts = {});
-
-enum class console_stream : std::uint8_t { out, err };
-enum class color_mode : std::uint8_t { automatic, always, never };
-
-// Writes to stdout (default) or stderr. Colours by level only when the stream is a terminal
-// (color_mode::automatic) unless told otherwise.
-sink_ptr console_sink(console_stream stream = console_stream::out, color_mode color = color_mode::automatic);
 
 }  // namespace v0
 }  // namespace gidlog

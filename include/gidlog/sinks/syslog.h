@@ -74,7 +74,7 @@
 #include <cstdint>
 #include <string>
 
-#include <gidlog/sink.h>
+#include <gidlog/sinks/sink.h>
 
 namespace gidlog {
 inline namespace v0 {

@@ -11,7 +11,7 @@
 //
 // An optional second argument is the timeout passed to find_leaks (default 5 s).
 #include <catch2/catch.hpp>
-#include <gidlog/runtime/leak_check.h>
+#include <gidlog/testing/leak_check.h>
 
 // Asserts (CHECK or REQUIRE) that the report `expr` is empty, printing it when it is not.
 #define GIDLOG_DETAIL_EXPECT_NO_REPORT_(assertion, expr) \

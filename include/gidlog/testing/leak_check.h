@@ -8,7 +8,7 @@
 //   std::string report = gidlog::find_leaks(snap);            // polls up to 5 s
 //   if (!report.empty()) std::fputs(report.c_str(), stderr);
 //
-// With Catch2, <gidlog/runtime/catch2.h> has GIDLOG_CHECK_NO_LEAKS(snap) and
+// With Catch2, <gidlog/testing/catch2.h> has GIDLOG_CHECK_NO_LEAKS(snap) and
 // GIDLOG_REQUIRE_NO_LEAKS(snap).
 //
 // Tasks registered while registration was off (tasks::set_registration) are invisible to it.
