@@ -10,6 +10,8 @@
 // retries (options::sink_backlog_bytes), and writing resumes where it stopped, so no line is lost
 // or written twice. gidlog::reopen() and options::reopen_check reopen the path after an outside
 // tool moved the file away. json_sink (<gidlog/sinks/json.h>) rotates by the same `rotation`.
+// Threading: like every sink, called by the backend thread only (and by the synchronous paths
+// under the writer lock); compression runs on a thread of its own (below).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
