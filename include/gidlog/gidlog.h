@@ -6,13 +6,16 @@
 // Levels, LOG_*, start/stop, named loggers, context fields.
 #include <gidlog/log.h>
 
-// gidlog::options and logger_options, and the sinks: file and console, rotating and JSON files,
-// syslog, journald.
-#include <gidlog/file_sinks.h>
-#include <gidlog/journald_sink.h>
+// gidlog::options and logger_options, and the sinks: the interface, console and file, rotating
+// and JSON files, syslog, journald.
 #include <gidlog/options.h>
-#include <gidlog/sink.h>
-#include <gidlog/syslog_sink.h>
+#include <gidlog/sinks/console.h>
+#include <gidlog/sinks/file.h>
+#include <gidlog/sinks/journald.h>
+#include <gidlog/sinks/json.h>
+#include <gidlog/sinks/rotating_file.h>
+#include <gidlog/sinks/sink.h>
+#include <gidlog/sinks/syslog.h>
 
 // W3C trace context (traceparent) for context_scope.
 #include <gidlog/trace_context.h>

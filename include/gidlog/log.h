@@ -5,8 +5,9 @@
 // the standard headers they need (<chrono>, <functional>, <memory>, <vector>, ...): what a
 // logging file pays to include it is in README "Performance". <gidlog/gidlog.h> includes it and
 // the rest; a file that fills in options or makes sinks includes <gidlog/options.h> (options,
-// logger_options, sink, file_sink, console_sink), <gidlog/file_sinks.h> (rotating_file_sink,
-// json_sink), <gidlog/syslog_sink.h>, <gidlog/journald_sink.h>, or simply <gidlog/gidlog.h>.
+// logger_options) and the sinks it makes, one header each under <gidlog/sinks/> (sink.h for the
+// interface, console.h, file.h, rotating_file.h, json.h, syslog.h, journald.h), or simply
+// <gidlog/gidlog.h>. deferred_format and runtime_format are in <gidlog/format.h>, which it includes.
 //
 //   gidlog::options opt;                 // <gidlog/options.h>
 //   opt.sinks = {gidlog::file_sink("app.log"), gidlog::console_sink()};

@@ -13,7 +13,11 @@
 #include <vector>
 
 #include <gidlog/level.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/sink.h>
+// Only sinks/sink.h is needed here. options.h declared console_sink and file_sink before they had
+// headers of their own, so it keeps declaring them until 0.3, like the moved headers' old paths.
+#include <gidlog/sinks/console.h>
+#include <gidlog/sinks/file.h>
 
 namespace gidlog {
 inline namespace v0 {

@@ -5,6 +5,10 @@
 #   MODE=subdir      add_subdirectory(GIDLOG_SOURCE_DIR)
 #   MODE=shared      build GIDLOG_SOURCE_DIR with BUILD_SHARED_LIBS=ON, install it, then both of
 #                    the first two; each program must load libgidlog.so.<SOVERSION>
+#   MODE=headers     install as for MODE=install, check which headers are installed (the test
+#                    seam detail/gid_table.h not; the headers by topic and the old paths that
+#                    forward to them, yes), then build headers_alone/: every installed public
+#                    header compiled alone, and each old path used alone for what it declared
 # The optional-dependency check is separate: MODE=no_optional configures GIDLOG_SOURCE_DIR with
 # Google Benchmark and spdlog hidden and checks that tests and examples are still generated.
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -84,6 +88,25 @@ elseif(MODE STREQUAL "install" OR MODE STREQUAL "pkgconfig")
   else()
     build_with_pkg_config(static)
   endif()
+elseif(MODE STREQUAL "headers")
+  run(${CMAKE_COMMAND} --install ${GIDLOG_BUILD_DIR} --prefix ${prefix})
+  set(inc ${prefix}/include/gidlog)
+  if(EXISTS ${inc}/detail/gid_table.h)
+    message(FATAL_ERROR "the test seam detail/gid_table.h was installed")
+  endif()
+  # The headers by topic, then the old paths that forward to them until 0.3.
+  foreach(h sinks/sink.h sinks/console.h sinks/file.h sinks/rotating_file.h sinks/json.h sinks/syslog.h
+            sinks/journald.h format.h testing/leak_check.h testing/catch2.h runtime/task_registry.h
+            sink.h file_sinks.h syslog_sink.h journald_sink.h runtime/tasks.h runtime/leak_check.h
+            runtime/catch2.h)
+    if(NOT EXISTS ${inc}/${h})
+      message(FATAL_ERROR "not installed: include/gidlog/${h}")
+    endif()
+  endforeach()
+  run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build_headers -DCMAKE_PREFIX_PATH=${prefix}
+      -DGIDLOG_HEADERS_DIR=${prefix}/include -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
+  message(STATUS "${last_out}")
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/build_headers -j2)
 elseif(MODE STREQUAL "shared")
   # The library alone: gidlog-trace (a host tool, ~45 s to build) has nothing to do with linking.
   run(${CMAKE_COMMAND} -S ${GIDLOG_SOURCE_DIR} -B ${WORK_DIR}/gidlog_build -DBUILD_SHARED_LIBS=ON

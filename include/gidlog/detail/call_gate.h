@@ -1,7 +1,8 @@
 #pragma once
 // What decides, on the caller, whether a LOG_* call makes a record: the level gate of its logger
 // (one relaxed byte load per call), the per-site state of the conditional and rate-limited macros,
-// and the run-time format string wrapper. Internal, except runtime_format.
+// and how a run-time format string (gidlog::runtime_format, <gidlog/format.h>) is told apart.
+// Internal: may change in any release.
 #include <atomic>
 #include <cstdint>
 #include <string_view>
@@ -10,21 +11,11 @@
 #include <fmt/core.h>
 
 #include <gidlog/detail/std_shapes.h>
+#include <gidlog/format.h>
 #include <gidlog/level.h>
 
 namespace gidlog {
 inline namespace v0 {
-
-// A format string known only at run time: LOG_INFO(gidlog::runtime_format(text), args...). The
-// arguments are captured as for a literal format; the backend formats them with `text` and, when
-// the string does not fit them, writes "[gidlog: format error: <why>; format \"<text>\"]" instead
-// (counted in get_counters().format_errors). `text` must stay valid until the LOG_* call returns;
-// it is copied into the record. fmt::runtime(text) is accepted the same way.
-struct runtime_format_string {
-  std::string_view text;
-};
-inline runtime_format_string runtime_format(std::string_view text) noexcept { return {text}; }
-
 namespace detail {
 
 // What a call at one level does; one byte per level, so the check is a single load.

@@ -499,5 +499,3 @@ template <const site_info* Site, std::uint8_t Flags, level Lvl, class... A>
 
 #define GIDLOG_DETAIL_ROOT_I_(...) GIDLOG_DETAIL_ROOT_(__VA_ARGS__)
 #define GIDLOG_DETAIL_NAMED_I_(...) GIDLOG_DETAIL_NAMED_(__VA_ARGS__)
-
-#define GIDLOG_LOG(lvl, ...) GIDLOG_DETAIL_ROOT_I_(lvl GIDLOG_DETAIL_PLAIN_, __VA_ARGS__)

@@ -1,6 +1,8 @@
 #pragma once
 // The version-offset table behind gidlog::gid()'s fast path, and the seams tests use to inject
-// another table or C library version. Not part of the public API; see <gidlog/gid.h>.
+// another table or C library version. Not part of the public API; see <gidlog/gid.h>. Not
+// installed (CMakeLists.txt excludes it): the library's sources, its tests and bm_gid include it
+// from the source tree, and no installed header may.
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -12,23 +12,13 @@
 
 #include <gidlog/config.h>
 #include <gidlog/detail/std_types.h>
+#include <gidlog/format.h>
 #include <gidlog/level.h>
 
 namespace gidlog {
 inline namespace v0 {
 
 class logger;  // gidlog/logger.h
-
-// Opt-in deferred formatting for a user type: specialise to true_type for a trivially copyable
-// type with a fmt::formatter, and LOG_* copies its bytes into the record and the backend formats
-// it, instead of formatting it on the calling thread. The type must not point at memory that may
-// change or die before the backend writes the line.
-//
-//   struct point { int x, y; };
-//   template <> struct fmt::formatter<point> { ... };
-//   template <> struct gidlog::deferred_format<point> : std::true_type {};
-template <class T>
-struct deferred_format : std::false_type {};
 
 namespace detail {
 

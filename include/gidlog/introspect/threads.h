@@ -105,7 +105,7 @@ int stack_signal() noexcept;
 //   std::string report = gidlog::find_thread_leaks(snap);   // polls up to 5 s
 //   if (!report.empty()) std::fputs(report.c_str(), stderr);
 //
-// With Catch2, <gidlog/runtime/catch2.h> has GIDLOG_CHECK_NO_THREAD_LEAKS(snap) and
+// With Catch2, <gidlog/testing/catch2.h> has GIDLOG_CHECK_NO_THREAD_LEAKS(snap) and
 // GIDLOG_REQUIRE_NO_THREAD_LEAKS(snap). A thread is identified by its gid and start time, so a
 // gid the kernel reused for a new thread counts as new. Threads a test starts on purpose and
 // keeps (a logger backend started after take(), a pool that outlives the check) and helper

@@ -20,6 +20,7 @@
 #include <functional>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <type_traits>
 
@@ -27,10 +28,33 @@
 #include <utility>
 
 #include <gidlog/runtime/source_location.h>
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 namespace gidlog {
 inline namespace v0 {
+
+// The exception a job completes with when it was dropped before it started: task::cancel(),
+// close_mode::cancel_queued, or run(f, stop_token) whose token was stopped. Never
+// std::future_error/broken_promise.
+class task_cancelled : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The exception of run_for() whose deadline passed. Derives from task_cancelled, so one
+// `catch (const gidlog::task_cancelled&)` handles both.
+class task_timeout : public task_cancelled {
+ public:
+  using task_cancelled::task_cancelled;
+};
+
+// Thrown instead of deadlocking: a worker of a pool waits for that same pool (task::get/wait on
+// an unfinished job of its own pool, run/run_for on its own pool, join/close_and_join from
+// inside).
+class would_deadlock : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
 
 class worker_pool;
 

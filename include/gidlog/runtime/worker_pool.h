@@ -35,16 +35,30 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <utility>
 
 #include <gidlog/runtime/source_location.h>
 #include <gidlog/runtime/task.h>
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 namespace gidlog {
 inline namespace v0 {
+
+// Thrown by worker_pool submit/post/run after close() (or during destruction).
+class pool_closed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown by worker_pool::submit/post/run when the queue is full and the pool's overflow policy
+// is overflow::reject (try_submit/try_post report it by return value instead).
+class pool_full : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // What a full queue (max_queue reached) does to a submitter.
 enum class overflow : std::uint8_t {
