@@ -34,7 +34,8 @@
 #include <spdlog/spdlog.h>
 
 #include <gidlog/gidlog.h>
-#include <gidlog/journald_sink.h>
+#include <gidlog/sinks/file.h>
+#include <gidlog/sinks/journald.h>
 #ifdef GIDLOG_BENCH_ZLIB
 #include <zlib.h>
 #endif

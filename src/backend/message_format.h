@@ -11,7 +11,7 @@
 
 #include <gidlog/detail/format_names.h>
 #include <gidlog/detail/record.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/sink.h>
 
 #include "core/decimal.h"
 

@@ -8,9 +8,9 @@
 
 #include <gidlog/log.h>
 #include <gidlog/options.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/file.h>
 #include <gidlog/introspect/threads.h>
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 #include "backend/backend.h"
 #include "introspect/symbolizer.h"

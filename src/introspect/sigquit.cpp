@@ -16,7 +16,7 @@
 #include <gidlog/log.h>
 #include <gidlog/options.h>
 #include <gidlog/introspect/threads.h>
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 #include "core/thread_origin.h"
 

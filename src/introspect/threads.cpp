@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 #include "introspect/proc_task.h"
 #include "introspect/stack_capture.h"

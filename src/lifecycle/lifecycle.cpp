@@ -22,7 +22,7 @@
 
 #include <gidlog/log.h>
 #include <gidlog/options.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/console.h>
 
 #include "backend/backend.h"
 #include "backend/writer.h"

@@ -1,6 +1,6 @@
 // leak_snapshot / find_leaks: poll the task registry until the tasks started after a snapshot
 // are gone.
-#include <gidlog/runtime/leak_check.h>
+#include <gidlog/testing/leak_check.h>
 
 #include <dirent.h>
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 namespace gidlog {
 inline namespace v0 {

@@ -20,7 +20,7 @@
 #include <string>
 
 #include <gidlog/runtime/source_location.h>
-#include <gidlog/runtime/tasks.h>
+#include <gidlog/runtime/task_registry.h>
 
 namespace gidlog {
 inline namespace v0 {

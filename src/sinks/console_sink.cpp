@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include <gidlog/sink.h>
+#include <gidlog/sinks/console.h>
 
 #include "sinks/fd_buffer.h"
 

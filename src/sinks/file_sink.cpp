@@ -3,8 +3,8 @@
 #include <optional>
 #include <string>
 
-#include <gidlog/file_sinks.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/rotating_file.h>
+#include <gidlog/sinks/file.h>
 
 #include "sinks/log_file.h"
 

@@ -25,7 +25,7 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/journald_sink.h>
+#include <gidlog/sinks/journald.h>
 
 #include "sinks/syslog_format.h"
 
@@ -47,7 +47,7 @@ std::int64_t monotonic_ms() noexcept {
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("journald_sink: " + what); }
 
-// Appends `key` as a journal field name (see <gidlog/journald_sink.h>).
+// Appends `key` as a journal field name (see <gidlog/sinks/journald.h>).
 void append_name(std::string& out, std::string_view key) {
   const std::size_t at = out.size();
   const bool needs_prefix = key.empty() || key[0] == '_' || (key[0] >= '0' && key[0] <= '9');

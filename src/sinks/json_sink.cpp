@@ -14,8 +14,8 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
-#include <gidlog/file_sinks.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/json.h>
+#include <gidlog/sinks/sink.h>
 
 #include "core/trace_fields.h"
 #include "sinks/json_writer.h"

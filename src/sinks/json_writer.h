@@ -1,6 +1,6 @@
 #pragma once
 // Backend thread: writing JSON text (json_sink.cpp): a cursor over memory reserved beforehand
-// that writes literals, numbers, and strings escaped as gidlog/file_sinks.h says (json_sink).
+// that writes literals, numbers, and strings escaped as gidlog/sinks/json.h says (json_sink).
 #include <array>
 #include <bit>
 #include <cmath>
@@ -16,7 +16,7 @@
 #endif
 
 #include <gidlog/detail/record.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/sink.h>
 
 #include "core/decimal.h"
 
@@ -147,7 +147,7 @@ class json_cursor {
   // v in exactly n digits, zeros in front (n >= the digits v has).
   void digits(std::uint64_t v, int n) noexcept { p_ = write_digits(p_, v, n); }
 
-  // `s` as the inside of a JSON string: see json_sink in gidlog/file_sinks.h. At most
+  // `s` as the inside of a JSON string: see json_sink in gidlog/sinks/json.h. At most
   // escaped_bound(s.size()) bytes.
   void escaped(std::string_view s) noexcept {
     static constexpr char hex[] = "0123456789abcdef";

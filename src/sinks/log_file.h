@@ -2,7 +2,7 @@
 // Backend thread: the file behind file_sink, rotating_file_sink and json_sink. A buffer in front
 // of a file opened O_APPEND; the path is opened again when the file it names is no longer ours
 // (deleted, or moved away by logrotate), and, with a rotation, the file is renamed away by size
-// or at a local time of day (include/gidlog/file_sinks.h says how the files are named). The
+// or at a local time of day (include/gidlog/sinks/rotating_file.h says how the files are named). The
 // rotated files are rotated_files' (sinks/rotated_files.h): compressed by the compressor thread,
 // pruned by retention.
 //
@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include <gidlog/file_sinks.h>
-#include <gidlog/sink.h>
+#include <gidlog/sinks/json.h>
+#include <gidlog/sinks/file.h>
 
 #include "sinks/fd_buffer.h"
 #include "sinks/rotated_files.h"

@@ -1,6 +1,6 @@
 #pragma once
 // Both the backend and the compressor thread: the rotated files of one rotating sink ("app.1.log",
-// "app.2.log.gz", ...; include/gidlog/file_sinks.h says how they are named, compressed and
+// "app.2.log.gz", ...; include/gidlog/sinks/rotating_file.h says how they are named, compressed and
 // pruned). The backend moves the live file in (rotate_in) and prunes when nothing is compressed;
 // the compressor thread (sinks/compressor.h) compresses and prunes. Both change the numbered
 // names under mutex_ only, so a file is never renamed between the compressor finding it and
@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include <gidlog/file_sinks.h>
+#include <gidlog/sinks/rotating_file.h>
 
 namespace gidlog {
 inline namespace v0 {

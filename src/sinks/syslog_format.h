@@ -1,14 +1,14 @@
 #pragma once
 // Backend thread: the bytes of one syslog message, RFC 5424 or RFC 3164, from a log_line, and the
 // octet-counting frame of RFC 6587. No I/O here (syslog_sink.cpp sends); the rules the output
-// follows are documented in <gidlog/syslog_sink.h>.
+// follows are documented in <gidlog/sinks/syslog.h>.
 #include <cstdint>
 #include <ctime>
 #include <string>
 #include <string_view>
 
-#include <gidlog/sink.h>
-#include <gidlog/syslog_sink.h>
+#include <gidlog/sinks/sink.h>
+#include <gidlog/sinks/syslog.h>
 
 namespace gidlog {
 inline namespace v0 {
@@ -46,7 +46,7 @@ class syslog_formatter {
   explicit syslog_formatter(config c);
 
   // Replaces `out` with the message for `line` from process `pid`. With max_bytes != 0 the
-  // message is cut to at most max_bytes as <gidlog/syslog_sink.h> says; returns the bytes left
+  // message is cut to at most max_bytes as <gidlog/sinks/syslog.h> says; returns the bytes left
   // out (0: it was whole).
   std::size_t format(const log_line& line, int pid, std::string& out, std::size_t max_bytes = 0);
 

@@ -23,7 +23,7 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/syslog_sink.h>
+#include <gidlog/sinks/syslog.h>
 
 #include "sinks/syslog_format.h"
 

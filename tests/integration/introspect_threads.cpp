@@ -26,7 +26,7 @@
 #include <vector>
 
 #include <gidlog/gidlog.h>
-#include <gidlog/runtime/catch2.h>
+#include <gidlog/testing/catch2.h>
 
 #include "introspect_util.h"
 

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <gidlog/gidlog.h>
-#include <gidlog/journald_sink.h>
+#include <gidlog/sinks/journald.h>
 
 #include "journald_daemon.h"
 

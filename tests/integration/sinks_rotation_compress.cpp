@@ -1,4 +1,4 @@
-// rotation::compress, max_total_bytes and max_age (include/gidlog/file_sinks.h):
+// rotation::compress, max_total_bytes and max_age (include/gidlog/sinks/rotating_file.h):
 //   - through the backend: many records rotated with gzip, every record exactly once across the
 //     decompressed files and the live one, in order, nothing left uncompressed or half-written
 //     after stop(); json_sink compressing too;

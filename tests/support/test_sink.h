@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <gidlog/sink.h>
+#include <gidlog/sinks/sink.h>
 
 namespace gidlog_test {
 

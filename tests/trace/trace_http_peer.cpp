@@ -20,9 +20,10 @@
 
 #include <httplib.h>
 
-#include <gidlog/file_sinks.h>
+#include <gidlog/sinks/json.h>
 #include <gidlog/gidlog.h>
-#include <gidlog/journald_sink.h>
+#include <gidlog/sinks/file.h>
+#include <gidlog/sinks/journald.h>
 #include <gidlog/runtime.h>
 #include <gidlog/trace_context.h>
 

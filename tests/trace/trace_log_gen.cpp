@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include <gidlog/file_sinks.h>
+#include <gidlog/sinks/json.h>
 #include <gidlog/gidlog.h>
 #include <gidlog/runtime.h>
 

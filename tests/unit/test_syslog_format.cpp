@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include <gidlog/sink.h>
-#include <gidlog/syslog_sink.h>
+#include <gidlog/sinks/sink.h>
+#include <gidlog/sinks/syslog.h>
 
 #include "sinks/syslog_format.h"
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
-#include <gidlog/sink.h>
-#include <gidlog/syslog_sink.h>
+#include <gidlog/sinks/sink.h>
+#include <gidlog/sinks/syslog.h>
 
 namespace {
 

@@ -15,7 +15,7 @@
 
 #include <gidlog/gidlog.h>
 #include <gidlog/runtime.h>
-#include <gidlog/runtime/catch2.h>
+#include <gidlog/testing/catch2.h>
 
 using namespace std::chrono_literals;
 

@@ -1,6 +1,6 @@
 #pragma once
-// The runtime's TRACE hop records (src/runtime/worker_pool.cpp, limiter.cpp), read from the
-// message text, which the text and JSON forms share:
+// The runtime's TRACE hop records (src/runtime/pool_workers.cpp, pool_submit.cpp, limiter.cpp),
+// read from the message text, which the text and JSON forms share:
 //   pool "P": job J submitted by gid-S at FILE:LINE
 //   pool "P": job J started on gid-E, submitted by gid-S, queue wait W us
 //   limiter "L": job J started on gid-E, submitted by gid-S, waited W us

@@ -1,5 +1,5 @@
 #pragma once
-// Reading json_sink lines (include/gidlog/file_sinks.h: ts, level, gid, trace_id, span_id,
+// Reading json_sink lines (include/gidlog/sinks/json.h: ts, level, gid, trace_id, span_id,
 // trace_flags, file, line, func, logger, msg, tmpl, the named fields, ctx) back into records, with
 // simdjson's on-demand parser; and the entries of `journalctl -o json` (MESSAGE, PRIORITY, TID,
 // CODE_FILE, CODE_LINE, CODE_FUNC, GIDLOG_TIME_USEC or __REALTIME_TIMESTAMP, SYSLOG_IDENTIFIER,

@@ -118,7 +118,7 @@ GIDLOG_DETAIL_SHARED_STATE __attribute__((tls_model("initial-exec"))) inline thr
 // at flush_on and above wake it. The hot path reads it once per call, after publishing its record;
 // the backend writes it when it changes, and a caller only when it takes it to wake the backend,
 // so the line stays shared in every core's cache. wake_crash (8): a crash drain has begun
-// (src/core/crash.cpp, close_rings): every level enters wake_backend(), which parks every thread but
+// (src/lifecycle/crash.cpp, close_rings): every level enters wake_backend(), which parks every thread but
 // the crash's and the backend's, so no LOG_* call returns after the drain may have passed its
 // record. Nobody takes or overwrites wake_crash.
 alignas(64) GIDLOG_DETAIL_SHARED_STATE inline std::atomic<std::uint32_t> g_backend_sleeping{0};

@@ -61,7 +61,7 @@ class worker_pool;
 namespace detail {
 
 struct task_entry;  // a slot of the task registry (src/runtime/registry.h)
-class pool_core;    // a worker_pool's shared state (src/runtime/worker_pool.cpp)
+class pool_core;    // a worker_pool's shared state (src/runtime/pool_core.h)
 
 // One job: its callable, its outcome and its bookkeeping. Internal; fields are public to the
 // runtime's sources. Reference counted: the queue holds one reference while the job is queued,
