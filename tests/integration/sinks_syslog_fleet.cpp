@@ -129,30 +129,9 @@ int free_port() {
 
 // The TCP ports process `pid` listens on (its descriptors' inodes in /proc/net/tcp and tcp6).
 std::set<int> listening_ports(pid_t pid) {
-  std::set<std::string> inodes;
-  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
-  if (DIR* d = ::opendir(fd_dir.c_str()); d != nullptr) {
-    while (dirent* e = ::readdir(d)) {
-      char target[64] = {};
-      const ssize_t n = ::readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
-      const std::string t(target, n > 0 ? static_cast<std::size_t>(n) : 0);
-      if (t.starts_with("socket:[")) inodes.insert(t.substr(8, t.size() - 9));
-    }
-    ::closedir(d);
-  }
-  std::set<int> ports;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // the header
-    while (std::getline(in, line)) {
-      std::istringstream ss(line);
-      std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
-      ss >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode;
-      if (st == "0A" && inodes.contains(inode))  // 0A: LISTEN
-        ports.insert(static_cast<int>(std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16)));
-    }
-  }
+  const std::set<std::string> inodes = gidlog_test::socket_inodes(pid);
+  std::set<int> ports = gidlog_test::ports_in_state(inodes, "/proc/net/tcp", "0A");  // 0A: LISTEN
+  ports.merge(gidlog_test::ports_in_state(inodes, "/proc/net/tcp6", "0A"));
   return ports;
 }
 

@@ -30,6 +30,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -52,6 +53,39 @@ struct rsyslog_record {
 // stdout and stderr appended to `out_log`, and returns its pid. The child dies with the test even
 // when the test dies without running destructors (a sanitizer abort): PR_SET_PDEATHSIG. Throws
 // naming what failed.
+// The inodes of the sockets process `pid` has open: its descriptors' "socket:[inode]" targets.
+inline std::set<std::string> socket_inodes(pid_t pid) {
+  std::set<std::string> out;
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(fd_dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    char target[64] = {};
+    const ssize_t n = ::readlink((fd_dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+    const std::string t(target, n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (t.starts_with("socket:[")) out.insert(t.substr(8, t.size() - 9));
+  }
+  ::closedir(d);
+  return out;
+}
+
+// The local ports of the sockets among `inodes` that `table` (/proc/net/udp, tcp, tcp6) lists in
+// `state` (the kernel's hex code: "0A" LISTEN, "07" UNCONN, i.e. a bound UDP socket).
+inline std::set<int> ports_in_state(const std::set<std::string>& inodes, const char* table, const char* state) {
+  std::set<int> ports;
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    std::istringstream ss(line);
+    std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
+    ss >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode;
+    if (st == state && inodes.contains(inode))
+      ports.insert(static_cast<int>(std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16)));
+  }
+  return ports;
+}
+
 inline pid_t spawn_rsyslogd(const std::string& exe, const std::string& conf, const std::string& pidfile,
                             const std::string& out_log) {
   std::vector<std::string> args{exe, "-n", "-f", conf, "-i", pidfile};
@@ -221,9 +255,11 @@ class rsyslog_daemon {
         pid_ = -1;
         throw std::runtime_error("rsyslogd exited at start-up:\n" + output());
       }
-      const std::vector<std::string> inodes = socket_inodes();
-      udp_port_ = port_of(inodes, "/proc/net/udp", "07");  // 07: UNCONN (bound)
-      tcp_port_ = port_of(inodes, "/proc/net/tcp", "0A");  // 0A: LISTEN
+      const std::set<std::string> inodes = socket_inodes(pid_);
+      const std::set<int> udp = ports_in_state(inodes, "/proc/net/udp", "07");
+      const std::set<int> tcp = ports_in_state(inodes, "/proc/net/tcp", "0A");
+      udp_port_ = udp.empty() ? 0 : *udp.begin();
+      tcp_port_ = tcp.empty() ? 0 : *tcp.begin();
       struct stat st;
       if (udp_port_ > 0 && tcp_port_ > 0 && ::stat(unix_socket().c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return;
       if (std::chrono::steady_clock::now() >= until) {
@@ -232,39 +268,6 @@ class rsyslog_daemon {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-  }
-
-  // "socket:[inode]" targets of the daemon's open descriptors.
-  std::vector<std::string> socket_inodes() const {
-    std::vector<std::string> out;
-    const std::string fd_dir = "/proc/" + std::to_string(pid_) + "/fd";
-    DIR* d = ::opendir(fd_dir.c_str());
-    if (d == nullptr) return out;
-    while (dirent* e = ::readdir(d)) {
-      char target[64] = {};
-      const std::string link = fd_dir + "/" + e->d_name;
-      const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-      const std::string t(target, n > 0 ? static_cast<std::size_t>(n) : 0);
-      if (t.starts_with("socket:[")) out.push_back(t.substr(8, t.size() - 9));
-    }
-    ::closedir(d);
-    return out;
-  }
-
-  // The local port of the daemon's socket in `table` (/proc/net/udp or tcp) in state `st`; 0: none.
-  static int port_of(const std::vector<std::string>& inodes, const char* table, const char* state) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // the header
-    while (std::getline(in, line)) {
-      std::istringstream ss(line);
-      std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
-      ss >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode;
-      if (st != state) continue;
-      for (const std::string& i : inodes)
-        if (i == inode) return static_cast<int>(std::stoul(local.substr(local.find(':') + 1), nullptr, 16));
-    }
-    return 0;
   }
 
   std::string exe_, dir_;
