@@ -34,6 +34,22 @@ function(gidlog_md_restore var)
   set(${var} "${s}" PARENT_SCOPE)
 endfunction()
 
+# gidlog_md_code_line(<encoded line> <state var> <out var>): follows ``` fences down a page, one
+# line per call (<state var> starts OFF): <out var> is ON for a fence line or a line inside a
+# fence, which is code, not Markdown, and OFF otherwise.
+function(gidlog_md_code_line line state out)
+  if(line MATCHES "^```")
+    if(${state})
+      set(${state} OFF PARENT_SCOPE)
+    else()
+      set(${state} ON PARENT_SCOPE)
+    endif()
+    set(${out} ON PARENT_SCOPE)
+  else()
+    set(${out} ${${state}} PARENT_SCOPE)
+  endif()
+endfunction()
+
 # gidlog_md_slug(<heading text> <out>): the anchor GitHub gives a heading: lower case, every
 # character but letters, digits, ' ', '-' and '_' dropped, spaces made '-'. Link markup in the
 # heading counts by its text. Limit: a non-ASCII letter is dropped here (GitHub keeps it); the
