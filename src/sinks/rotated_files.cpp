@@ -117,17 +117,21 @@ void rotated_files::prune() noexcept {
   for (std::size_t i = 1;; ++i) {
     std::uint64_t size = 0;
     std::int64_t mtime = INT64_MIN;
-    bool any = false;
+    bool found[2] = {false, false};  // plain, .gz
     const std::string n = numbered(i);
-    for (const std::string& p : {n, n + ".gz"}) {
+    for (int k = 0; k < 2; ++k) {
       struct stat st;
-      if (::stat(p.c_str(), &st) != 0) continue;
-      any = true;
+      if (::stat((k == 0 ? n : n + ".gz").c_str(), &st) != 0) continue;
+      found[k] = true;
       size += static_cast<std::uint64_t>(st.st_size);
       if (st.st_mtim.tv_sec > mtime) mtime = st.st_mtim.tv_sec;
     }
-    if (!any) break;
+    if (!found[0] && !found[1]) break;
     last = i;
+    // A file waiting for the compressor counts by what it will take, once compressed: judged by
+    // its plain size it could be deleted unread where max_total_bytes < max_bytes.
+    const bool waiting = compresses() && found[0] && !found[1];
+    if (waiting) size = 0;
     if (drop == 0) {
       if (i > rot_.max_files || (rot_.max_total_bytes != 0 && total + size > rot_.max_total_bytes) ||
           mtime < oldest_kept)
@@ -177,6 +181,12 @@ void rotated_files::compress_all(const std::atomic<bool>& cancel) noexcept {
     try {
       if (!compress_one(slot, cancel)) return;
       reported_.store(false, std::memory_order_relaxed);
+      // While the backend rotates faster than gzip runs, the queue does not empty: retention
+      // keeps the compressed files within their limits as each one is done, not only at the end.
+      if (limits_beyond_count()) {
+        std::lock_guard<std::mutex> gate(compressor_fork_gate());
+        prune();
+      }
     } catch (const std::exception& e) {
       ::unlink(tmp_.c_str());
       report(std::string("compress: ") + e.what());

@@ -33,6 +33,7 @@ class rotated_files {
   // to number 1. Throws std::system_error when a rename fails; a retry completes the shift.
   void rotate_in();
   // Deletes the rotated files retention says (max_files, max_age, max_total_bytes), oldest first.
+  // With compression, a file still waiting for it is not counted in max_total_bytes.
   // Errors are reported (stderr, sink_errors), not thrown.
   void prune() noexcept;
   // Deletes a compressed file left half written by a crash (start(), and before compressing).
@@ -40,7 +41,8 @@ class rotated_files {
   // Whether a rotated file waits to be compressed (start(): a crash or a stop() left it).
   bool has_uncompressed() noexcept;
 
-  // Compressor thread: compresses every uncompressed rotated file, newest first, then prunes.
+  // Compressor thread: compresses every uncompressed rotated file, newest first, pruning after
+  // each (with limits beyond max_files) and at the end.
   // Gives up (the file stays uncompressed, the .tmp is deleted) when `cancel` becomes true.
   void compress_all(const std::atomic<bool>& cancel) noexcept;
 

@@ -180,6 +180,16 @@ gidlog::sink_ptr gz_sink(const temp_dir& d, gidlog::rotation r) {
   return gidlog::rotating_file_sink(d / "app.log", r);
 }
 
+// Options whose stop() waits for every compression however long it takes (stop_timeout 0: no
+// limit), so that what the tests read after stop() does not depend on the machine's speed: on a
+// loaded machine gzip at nice +10 can take longer than the default 5 s. The time limit has a test
+// of its own ("stop() out of time ...").
+gidlog::options compressed_at_stop() {
+  gidlog::options opt;
+  opt.stop_timeout = 0ms;
+  return opt;
+}
+
 }  // namespace
 
 // ---- through the backend -------------------------------------------------------------------------
@@ -191,7 +201,7 @@ TEST_CASE("gzip: every record exactly once across the decompressed files, in ord
           "[rotation][compress]") {
   temp_dir d("rotgz_all");
   const long records = gidlog_test::slow_build() ? 40'000 : 400'000;
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gz_sink(d, {.max_bytes = 256 << 10, .max_files = 1000})};
   gidlog::start(opt);
   for (long i = 0; i < records; ++i) LOG_INFO("rec {}", i);
@@ -213,7 +223,7 @@ TEST_CASE("gzip: every record exactly once across the decompressed files, in ord
 TEST_CASE("json_sink with a gzip rotation: every line once, in order, in .gz files", "[rotation][compress]") {
   temp_dir d("rotgz_json");
   constexpr long records = 20'000;
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gidlog::json_sink(d / "app.jsonl", {.rotation = gidlog::rotation{.max_bytes = 64 << 10, .max_files = 1000,
                                                                                  .compress = gidlog::compression::gzip}})};
   gidlog::start(opt);
@@ -238,7 +248,7 @@ TEST_CASE("json_sink with a gzip rotation: every line once, in order, in .gz fil
 TEST_CASE("retention: max_files with compression keeps the newest max_files, all compressed", "[rotation][compress]") {
   temp_dir d("rotgz_files");
   constexpr long records = 20'000;
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gz_sink(d, {.max_bytes = 16 << 10, .max_files = 3})};
   gidlog::start(opt);
   for (long i = 0; i < records; ++i) LOG_INFO("rec {}", i);
@@ -275,7 +285,7 @@ TEST_CASE("retention: max_total_bytes keeps the newest rotated files that fit (t
 TEST_CASE("retention: max_total_bytes with compression bounds the .gz files' total", "[rotation][compress]") {
   temp_dir d("rotgz_total");
   constexpr std::uint64_t limit = 40 << 10;
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gz_sink(d, {.max_bytes = 64 << 10, .max_files = 1000, .max_total_bytes = limit})};
   gidlog::start(opt);
   for (long i = 0; i < 200'000; ++i) LOG_INFO("rec {} {}", i, i * 7919 % 100003);
@@ -290,6 +300,42 @@ TEST_CASE("retention: max_total_bytes with compression bounds the .gz files' tot
   const auto seq = numbers(s);
   REQUIRE_FALSE(seq.empty());
   CHECK(seq.back() == 199'999);
+}
+
+// Two rotated files left uncompressed, three older .gz: the compressor prunes after each file it
+// compresses, and while app.2.log still waits its plain size must not count (it would be over the
+// limit alone, and deleted unread).
+// Catches: a file waiting for the compressor judged by its uncompressed size, retention deleting
+// the newest files instead of the oldest.
+TEST_CASE("retention: a rotated file waiting for gzip is not deleted for its uncompressed size", "[rotation][compress]") {
+  temp_dir d("rotgz_waiting");
+  auto block = [](long from) {  // ~64 KiB of "rec N" lines, from `from` on
+    std::string t;
+    for (long i = from; t.size() < (64u << 10); ++i) t += "rec " + std::to_string(i) + "\n";
+    return t;
+  };
+  // Oldest first: app.5.log.gz .. app.3.log.gz, then app.2.log and app.1.log plain.
+  const long first[] = {100'000, 200'000, 300'000, 400'000, 500'000};  // lines of one length
+  for (int k = 0; k < 5; ++k) {
+    const std::string plain = d / ("app." + std::to_string(5 - k) + ".log");
+    std::ofstream(plain) << block(first[k]);
+    if (k < 3) REQUIRE(std::system(("gzip -n " + plain).c_str()) == 0);
+  }
+  const std::uintmax_t one_gz = fs::file_size(d / "app.5.log.gz");
+  REQUIRE(one_gz < (16u << 10));
+  gidlog::options opt = compressed_at_stop();
+  // Room for two .gz files and a half, far less than one plain file.
+  const std::uint64_t limit = one_gz * 5 / 2;
+  opt.sinks = {gz_sink(d, {.max_bytes = 1 << 20, .max_files = 100, .max_total_bytes = limit})};
+  gidlog::start(opt);
+  gidlog::stop();
+  const file_set s = read_set(d, "app", ".log");
+  INFO("limit " << limit << ", one .gz " << one_gz);
+  REQUIRE(s.names.size() == 3);  // app.2.log.gz app.1.log.gz app.log
+  CHECK(s.compressed == 2);
+  CHECK(numbers(s).front() == 400'000);  // the two newest, whole
+  CHECK(s.contents[0] == block(400'000));
+  CHECK(s.contents[1] == block(500'000));
 }
 
 // Catches: age judged by the name instead of the mtime, files younger than max_age deleted, a
@@ -325,7 +371,7 @@ TEST_CASE("start() compresses rotated files left uncompressed, keeping their mti
     set_mtime(d / ("app." + std::to_string(i) + ".log"), now - (i <= 2 ? 60 * i : 10 * 86400));
   }
   { std::ofstream(d / "app.log.gz.tmp") << "half a gzip"; }  // a compression a kill cut short
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gz_sink(d, {.max_bytes = 1 << 20, .max_age = 7 * 24h})};
   gidlog::start(opt);
   LOG_INFO("rec {}", 4);
@@ -348,7 +394,7 @@ TEST_CASE("stop() out of time cancels the compression under way, and the next st
   std::string big;
   for (long i = 0; big.size() < (24u << 20); ++i) big += "rec " + std::to_string(i * 2654435761u % 1000003) + "\n";
   for (int i = 1; i <= 3; ++i) std::ofstream(d / ("app." + std::to_string(i) + ".log")) << big;
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.stop_timeout = 1ms;
   opt.sinks = {gz_sink(d, {.max_bytes = 1 << 30})};
   gidlog::start(opt);
@@ -377,7 +423,7 @@ namespace {
 // SIGKILLs it in its first compression. Exits 0 only if the hook never fired.
 GIDLOG_CHILD_SCENARIO(log_until_killed) {
   const std::string dir = gidlog_test::child_env("ROTGZ_DIR");
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gidlog::rotating_file_sink(dir + "/app.log", {.max_bytes = 256 << 10, .max_files = 1000,
                                                             .compress = gidlog::compression::gzip})};
   gidlog::start(opt);
@@ -441,7 +487,7 @@ TEST_CASE("a kill at each step of a compression leaves every rotated file whole,
       // numbers (as before compression existed), which the next rotation closes: the record
       // logged here rotates the live file (max_bytes 1), its cut last line taken off first.
       if (exists(d / "app.log")) fs::resize_file(d / "app.log", live.size());  // killed between rename and open: none
-      gidlog::options opt;
+      gidlog::options opt = compressed_at_stop();
       opt.sinks = {gz_sink(d, {.max_bytes = 1, .max_files = 1000})};
       gidlog::start(opt);
       LOG_INFO("rec {}", seq.size());
@@ -482,7 +528,7 @@ TEST_CASE("start() rejects invalid compression and retention fields, naming the 
     CHECK(what.find(c.says) != std::string::npos);
   }
   // With compression a total below max_bytes is fine: the .gz files are smaller.
-  gidlog::options opt;
+  gidlog::options opt = compressed_at_stop();
   opt.sinks = {gz_sink(d, {.max_bytes = 1000, .max_total_bytes = 999})};
   CHECK_NOTHROW(gidlog::start(opt));
   gidlog::stop();
