@@ -60,9 +60,14 @@ inline namespace v0 {
 // Retention: after each rotation (and at start()), the oldest rotated files are deleted while
 // there are more than max_files, while they are older than max_age (by mtime: the time their last
 // line was written), and while the rotated files together take more than max_total_bytes (their
-// sizes on disk as they are then: compressed, or not yet). The live file does not count, so the
-// files of a sink take at most max_total_bytes + max_bytes (+ one file being compressed). Files
-// are deleted oldest first, so the run never has a gap.
+// sizes on disk). With compression, the compressor thread also prunes after each file it
+// compresses, and a rotated file still waiting for it is not counted in max_total_bytes (by its
+// plain size it could be deleted unread where the limit is below max_bytes); it counts once it is
+// a .gz. The live file does not count either, so the files of a sink take at most
+// max_total_bytes + max_bytes + the files waiting for gzip: one while gzip keeps up, more while
+// the backend rotates faster than the compressor (at nice +10) runs, and those a stop() out of
+// stop_timeout leaves for the next start(). Files are deleted oldest first, so the run never has
+// a gap.
 enum class compression : std::uint8_t {
   none,  // rotated files stay as written
   gzip,  // "app.1.log.gz", zlib's default level (6): what `gzip` writes; gunzip, zcat, gidlog-trace read it
