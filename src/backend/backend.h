@@ -32,6 +32,13 @@ void backend_forget_writer_after_fork() noexcept;
 // The writer lock: held by the backend while it writes a batch, by the synchronous paths, and
 // across fork() so a child never inherits a half-written sink.
 std::mutex& writer_mutex() noexcept;
+// At exit, after the last stop(): from here on only the calling (exiting) thread writes
+// synchronously. Another thread's LOG_* waits, between records, until the process ends it, so no
+// write(2) is in progress when exit_group(2) comes (the kernel stops a write killed midway at a
+// page boundary: half a line as the file's end). A thread that waits longer than `wait` (something
+// at exit is waiting for it) writes anyway, and the hold ends. Waits for a write in progress at
+// most `wait` too.
+void exit_hold_writes(std::chrono::milliseconds wait) noexcept;
 
 // For the crash handler. True when the calling thread is the running backend thread.
 bool backend_is_this_thread() noexcept;

@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <mutex>
 
 #include "backend/backend_state.h"
@@ -12,9 +14,50 @@ namespace gidlog {
 inline namespace v0 {
 namespace detail {
 
+namespace {
+
+std::atomic<bool> g_exit_hold{false};
+std::atomic<std::int64_t> g_exit_hold_wait_ns{0};
+thread_local bool tl_exit_holder = false;
+
+bool held_from_this_thread() noexcept {
+  return g_exit_hold.load(std::memory_order_acquire) && !tl_exit_holder;
+}
+
+// Under `lock`: lets it go while the exit hold lasts, at most g_exit_hold_wait_ns; then (still
+// here: the process has not ended) ends the hold for every thread and takes the lock again.
+void wait_out_exit_hold(std::unique_lock<std::mutex>& lock) noexcept {
+  lock.unlock();
+  const std::int64_t deadline = monotonic_ns() + g_exit_hold_wait_ns.load(std::memory_order_relaxed);
+  while (g_exit_hold.load(std::memory_order_acquire) && monotonic_ns() < deadline) {
+    timespec d{0, 1'000'000};
+    nanosleep(&d, nullptr);
+  }
+  g_exit_hold.store(false, std::memory_order_release);
+  lock.lock();
+}
+
+}  // namespace
+
+void exit_hold_writes(std::chrono::milliseconds wait) noexcept {
+  const std::int64_t wait_ns = static_cast<std::int64_t>(wait.count()) * 1'000'000;
+  g_exit_hold_wait_ns.store(wait_ns, std::memory_order_relaxed);
+  // Set under the lock, so a write that began before has ended (bounded: a stuck sink may hold it).
+  const std::int64_t deadline = monotonic_ns() + wait_ns;
+  bool locked = false;
+  while (!(locked = writer_mutex().try_lock()) && monotonic_ns() < deadline) {
+    timespec d{0, 200'000};
+    nanosleep(&d, nullptr);
+  }
+  tl_exit_holder = true;
+  g_exit_hold.store(true, std::memory_order_release);
+  if (locked) writer_mutex().unlock();
+}
+
 void flush_sync() noexcept {
   if (tl_in_sync_write) return;
   std::lock_guard<std::mutex> lock(writer_mutex());
+  if (held_from_this_thread()) return;  // each synchronous write flushed already
   try {
     if (g_backend != nullptr) g_backend->wr->flush_all();
     else stderr_writer().flush_all();
@@ -79,7 +122,8 @@ void write_sync(record& r) noexcept {
       s.unwritten.fetch_add(1, std::memory_order_relaxed);
     }
   } else {
-    std::lock_guard<std::mutex> lock(writer_mutex());
+    std::unique_lock<std::mutex> lock(writer_mutex());
+    if (held_from_this_thread()) wait_out_exit_hold(lock);
     write_with_stashed();
   }
   tl_in_sync_write = false;
