@@ -48,12 +48,13 @@ bool g_membarrier = false;
 // Also stops the compressor thread that sinks opened without start() (or rotating after stop()) may
 // have started.
 // Then holds the other threads' synchronous writes (backend/backend.h: exit_hold_writes), so the
-// process does not end in the middle of one; one second at most for a thread something at exit
-// waits for.
+// process does not end in the middle of one; 5 s at most for a thread something at exit waits
+// for. Not less: what runs after this handler can take a while (ThreadSanitizer's own at-exit
+// handler sleeps 1 s, and the waiting threads wrote and tore a line when this was 1 s).
 void at_exit_stop() {
   gidlog::stop();
   compressor_stop(shared().stop_timeout);
-  exit_hold_writes(std::chrono::seconds(1));
+  exit_hold_writes(std::chrono::seconds(5));
 }
 
 // The gid layer reports a failed fast-path check here: one WARN record saying why.
