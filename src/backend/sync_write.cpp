@@ -40,6 +40,9 @@ void wait_out_exit_hold(std::unique_lock<std::mutex>& lock) noexcept {
 }  // namespace
 
 void exit_hold_writes(std::chrono::milliseconds wait) noexcept {
+  // stop() gave up on a backend stuck in a sink, holding the lock: the synchronous writes only
+  // try it (write_sync), and waiting for it here would only make the exit later.
+  if (shared().phase.load(std::memory_order_acquire) == lifecycle_phase::abandoned) return;
   const std::int64_t wait_ns = static_cast<std::int64_t>(wait.count()) * 1'000'000;
   g_exit_hold_wait_ns.store(wait_ns, std::memory_order_relaxed);
   // Set under the lock, so a write that began before has ended (bounded: a stuck sink may hold it).
