@@ -103,19 +103,33 @@ struct first_n_state {
 // LOG_*_EVERY(period): at most one call per period, the first one after it ends; it carries the
 // calls skipped since the previous one written. `period` is a std::chrono::duration (the caller
 // has included <chrono>; this header does not, see detail/std_shapes.h).
+//
+// `state` holds the end of the current period (clock nanoseconds, bits 0-62) and which of the two
+// `skipped` counters its calls count in (bit 63). The call that replaces the state is written and
+// takes the old counter; a call skipped in the new period counts in the other one. So a written
+// call never carries a call made after it, whatever the scheduler does between its two steps. A
+// skipped call that is descheduled for a whole period between reading the state and counting is
+// reported with a later record: never lost, never counted twice. The clock runs in [0, 2^63); 0 is
+// where the first period ends, so the first call is written.
 struct every_state {
-  std::atomic<std::int64_t> next_ns{INT64_MIN};
-  std::atomic<std::uint64_t> skipped{0};
+  static constexpr std::uint64_t end_mask = ~std::uint64_t{0} >> 1;
+  std::atomic<std::uint64_t> state{0};
+  std::atomic<std::uint64_t> skipped[2]{};
   template <std_duration D>
   bool admit(const D& period, std::uint64_t& suppressed) noexcept {
-    const std::int64_t now = g_rate_clock.load(std::memory_order_relaxed)();
-    std::int64_t next = next_ns.load(std::memory_order_relaxed);
+    const std::int64_t clock = g_rate_clock.load(std::memory_order_relaxed)();
+    const std::uint64_t now = clock > 0 ? static_cast<std::uint64_t>(clock) : 0;
     const std::int64_t ns = nanoseconds_of(period);
-    if (now < next || !next_ns.compare_exchange_strong(next, now + ns, std::memory_order_relaxed)) {
-      skipped.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
-    suppressed = skipped.exchange(0, std::memory_order_relaxed);
+    const std::uint64_t len = ns > 0 ? static_cast<std::uint64_t>(ns) : 0;
+    const std::uint64_t end = len < end_mask - now ? now + len : end_mask;
+    std::uint64_t s = state.load(std::memory_order_relaxed);
+    do {
+      if (now < (s & end_mask)) {
+        skipped[s >> 63].fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+    } while (!state.compare_exchange_weak(s, ((~s) & ~end_mask) | end, std::memory_order_relaxed));
+    suppressed = skipped[s >> 63].exchange(0, std::memory_order_relaxed);
     return true;
   }
 };
