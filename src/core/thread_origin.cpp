@@ -24,23 +24,30 @@ struct origin {
   std::string what;
 };
 
-struct origin_table {
-  std::mutex mu;
-  std::map<std::uint32_t, origin> by_gid;
-};
+// No function-local static and a lock held across fork(): a thread this table starts registers
+// itself as it begins, so a fork() soon after start() found the parent's new backend thread in
+// the middle of the table's first-use initialisation (or holding its lock), and the child's own
+// backend thread then waited for it forever. The lock is constant-initialised (nothing to wait for
+// at first use) and taken by the fork handlers below, so the child always gets it unlocked.
+constinit std::mutex g_mu;
+std::map<std::uint32_t, origin>* g_by_gid = nullptr;  // under g_mu; never destroyed: threads may end after exit()
 
-origin_table& table() {
-  static origin_table* t = new origin_table;  // never destroyed: threads may end after exit()
-  return *t;
+std::map<std::uint32_t, origin>& by_gid_locked() {
+  if (g_by_gid == nullptr) g_by_gid = new std::map<std::uint32_t, origin>;
+  return *g_by_gid;
 }
+
+void fork_prepare() { g_mu.lock(); }
+void fork_release() { g_mu.unlock(); }  // in the parent, and in the child by the thread that forked
+[[maybe_unused]] const bool g_fork_handlers = ::pthread_atfork(fork_prepare, fork_release, fork_release) == 0;
 
 }  // namespace
 
 std::string thread_origin_text(std::uint32_t tid) {
-  origin_table& t = table();
-  std::lock_guard<std::mutex> lock(t.mu);
-  const auto it = t.by_gid.find(tid);
-  if (it == t.by_gid.end()) return {};
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_by_gid == nullptr) return {};
+  const auto it = g_by_gid->find(tid);
+  if (it == g_by_gid->end()) return {};
   const origin& o = it->second;
   return "created by gid-" + std::to_string(o.creator) + " at " + o.file + ":" + std::to_string(o.line) + " in " +
          o.function + " (" + o.what + ")";
@@ -53,19 +60,17 @@ std::thread start_named_thread(const char* name, const source_location& loc, std
   return std::thread([name, o = std::move(o), body = std::move(body)]() mutable {
     ::pthread_setname_np(::pthread_self(), name);
     const std::uint32_t me = gid();
-    origin_table& t = table();
     {
-      std::lock_guard<std::mutex> lock(t.mu);
-      t.by_gid[me] = std::move(o);
+      std::lock_guard<std::mutex> lock(g_mu);
+      by_gid_locked()[me] = std::move(o);
     }
     struct forget {
-      origin_table& t;
       std::uint32_t me;
       ~forget() {
-        std::lock_guard<std::mutex> lock(t.mu);
-        t.by_gid.erase(me);
+        std::lock_guard<std::mutex> lock(g_mu);
+        g_by_gid->erase(me);
       }
-    } on_exit{t, me};
+    } on_exit{me};
     body();
   });
 }

@@ -1,6 +1,8 @@
 // gidlog::tasks: slots, per-thread heaps, and the readers (count, list, profile).
 #include "runtime/registry.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -88,6 +90,13 @@ registry_state& reg() {
   static registry_state* r = new registry_state;
   return *r;
 }
+
+// fork() waits for the registry's lock (and, through reg(), for a first use under way in another
+// thread), so the child never inherits it held by a thread it does not have. Nothing logs or
+// waits on another lock while holding it.
+void fork_prepare() { reg().mu.lock(); }
+void fork_release() { reg().mu.unlock(); }  // in the parent, and in the child by the thread that forked
+[[maybe_unused]] const bool g_fork_handlers = ::pthread_atfork(fork_prepare, fork_release, fork_release) == 0;
 
 // Freed slots of another thread's heap, returned in batches: one CAS per batch instead of one per
 // job keeps the home heap's line from bouncing between workers.
