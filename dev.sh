@@ -131,14 +131,20 @@ case "$cmd" in
     # are the footprint tests (resident memory and wake-ups: the sanitizers' shadow memory and
     # threads would be counted; tests/integration/ring_retire.cpp runs the same paths everywhere).
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 external_symbolizer_path=$symbolizer" \
-      ctest --preset tsan -j"$JOBS" -LE "consumer|bench|compile_fail|footprint" -E "a second crash in another sink"
+      ctest --preset tsan -j"$JOBS" -LE "consumer|bench|compile_fail|footprint" \
+      -E "a second crash in another sink|fork.. at once after start"
     # Left out above: under TSan, the crash drain's recovery from a second SIGSEGV inside the
     # signal handler (siglongjmp out of the nested handler) does not work with TSan's own signal
     # interception; that test runs in the release and ASan builds.
+    # Left out here and under ASan below: the test that forks at once after start(), while the
+    # parent's new backend thread is still allocating. The sanitizers' allocators (clang 14's TSan,
+    # g++ 12's ASan) do not hold their locks across fork(), so a child forked in the middle of
+    # another thread's allocation waits forever in its own first one (seen with gdb: a region
+    # mutex of SizeClassAllocator64, inherited locked). The release and aarch64 builds run it.
     phase "AddressSanitizer + UBSan build (g++)"
     build asan
     ASAN_OPTIONS="detect_leaks=1 external_symbolizer_path=$symbolizer" UBSAN_OPTIONS="print_stacktrace=1" \
-      ctest --preset asan -j"$JOBS" -LE "consumer|bench|compile_fail|footprint"
+      ctest --preset asan -j"$JOBS" -LE "consumer|bench|compile_fail|footprint" -E "fork.. at once after start"
     phase "libFuzzer (clang, ASan + UBSan): pattern, format and argument decoder, ${GIDLOG_FUZZ_SECONDS:-10} s each"
     tests/fuzz/run_fuzz.sh "${GIDLOG_FUZZ_SECONDS:-10}"
     phase "aarch64 cross build of the whole logger, its tests under qemu"
