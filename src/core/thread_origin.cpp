@@ -24,11 +24,12 @@ struct origin {
   std::string what;
 };
 
-// No function-local static and a lock held across fork(): a thread this table starts registers
-// itself as it begins, so a fork() soon after start() found the parent's new backend thread in
-// the middle of the table's first-use initialisation (or holding its lock), and the child's own
-// backend thread then waited for it forever. The lock is constant-initialised (nothing to wait for
-// at first use) and taken by the fork handlers below, so the child always gets it unlocked.
+// Safe across fork(): no function-local static, and a lock held across it. A thread this table
+// starts registers itself as it begins; a fork() soon after start() used to find the parent's new
+// backend thread in the middle of the table's first-use initialisation (or holding its lock), and
+// the child's own backend thread then waited for it forever. The lock is constant-initialised
+// (nothing to wait for at first use) and taken by the fork handlers below, so the child always
+// gets it unlocked.
 constinit std::mutex g_mu;
 std::map<std::uint32_t, origin>* g_by_gid = nullptr;  // under g_mu; never destroyed: threads may end after exit()
 
