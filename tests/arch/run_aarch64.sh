@@ -63,4 +63,9 @@ echo "run_aarch64.sh: preset $preset"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j"$JOBS"
 # --no-tests=error: a -L/-R selection that matches nothing fails instead of passing silently.
-ctest --preset "$preset" -j"$JOBS" --no-tests=error "$@"
+# Left out: the lifecycle test that forks at once after start(), while the new backend thread is
+# still starting. qemu-user itself aborts there ("cpu_exec: assertion failed: (cpu ==
+# current_cpu)" and "qemu_plugin_vcpu_init_hook: assertion failed", exit 127: a fork while
+# another guest thread's vCPU is being set up), before gidlog's code is reached. The release
+# build runs it; the fork handling it checks has no architecture-specific code.
+ctest --preset "$preset" -j"$JOBS" --no-tests=error -E "fork.. at once after start" "$@"
