@@ -140,8 +140,8 @@ case "$cmd" in
     # parent's new backend thread is still allocating. The sanitizers' allocators (clang 14's TSan,
     # g++ 12's ASan) do not hold their locks across fork(), so a child forked in the middle of
     # another thread's allocation waits forever in its own first one (seen with gdb: a region
-    # mutex of SizeClassAllocator64, inherited locked). The release build runs it (and qemu-user
-    # cannot run it: tests/arch/run_aarch64.sh says why).
+    # mutex of SizeClassAllocator64, inherited locked). The release build runs it; qemu-user cannot
+    # (the aarch64 test preset in CMakePresets.json says why).
     phase "AddressSanitizer + UBSan build (g++)"
     build asan
     ASAN_OPTIONS="detect_leaks=1 external_symbolizer_path=$symbolizer" UBSAN_OPTIONS="print_stacktrace=1" \
