@@ -7,8 +7,9 @@
 #       (those tests build natively), the bench label (no benchmarks in this build), and the
 #       lifecycle tests named "... start() in the child ..." and "fork() at once after start() ...":
 #       they start a thread in the fork() child of a multi-threaded process, which qemu-user 7.2
-#       (Debian 12) cannot emulate; it aborts with "cpu_exec: assertion failed: (cpu == current_cpu)" whatever the program (a
-#       15-line std::thread + fork() + std::thread program does the same). Natively they run.
+#       (Debian 12) cannot emulate; it aborts with "cpu_exec: assertion failed: (cpu ==
+#       current_cpu)" whatever the program (a 15-line std::thread + fork() + std::thread program
+#       does the same). Natively they run.
 #       Also left out: the journald sink's "... through a sealed memfd" test: qemu-user 7.2 returns
 #       0 from a sendmsg() that carries no data bytes without sending it, so the empty datagram
 #       with the memfd (SCM_RIGHTS) never reaches journald.
