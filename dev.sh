@@ -18,6 +18,7 @@ DEMO_PACKAGES=(g++ make cmake libfmt-dev libconcurrentqueue-dev
                libcli11-dev libsimdjson-dev zlib1g-dev)  # gidlog-trace (tools/trace): arguments, JSON lines, .gz;
                                                          # zlib also gzips rotated files (the library)
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" catch2 libbenchmark-dev libspdlog-dev pkg-config binutils
+               python3                                   # bench/compile_cost.py (its smoke test)
                nlohmann-json3-dev                        # parses the JSON sink's output (tests only)
                chromium                                  # draws gidlog-trace's timeline page (tests/trace)
                rsyslog                                   # syslog_sink's tests run their own rsyslogd
@@ -55,7 +56,8 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 check_test_tools() {
   local tool pkg
   for tool in g++:g++ clang++:clang cmake:cmake ctest:cmake pkg-config:pkg-config readelf:binutils \
-              llvm-symbolizer-14:llvm-14 aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user; do
+              llvm-symbolizer-14:llvm-14 aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user \
+              python3:python3; do
     pkg=${tool#*:}; tool=${tool%%:*}
     command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found: apt-get install $pkg"
   done

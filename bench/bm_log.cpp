@@ -87,6 +87,25 @@ void BM_log_disabled_level(benchmark::State& state) {
 }
 BENCHMARK(BM_log_disabled_level);
 
+// LOG_*_EVERY: the rate gate on the caller. With a period of an hour every call after the first
+// is skipped (one clock read, one load and one counter increment: no record, nothing formatted);
+// at 2 threads the two share the gate's counter. With a zero period every call is written: the
+// gate's compare-exchange and counter swap on top of BM_log_no_args.
+void BM_log_every_skipped(benchmark::State& state) {
+  int x = 0;
+  for (auto _ : state) {
+    LOG_INFO_EVERY(std::chrono::hours(1), "at most once an hour {}", x);
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_log_every_skipped)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_log_every_written(benchmark::State& state) {
+  timed_calls(state, [](int) { LOG_INFO_EVERY(std::chrono::nanoseconds(0), "a constant message"); });
+}
+BENCHMARK(BM_log_every_written);
+
 // A named logger: the same call through LOGGER_INFO (the record also carries the logger).
 void BM_logger_int_double_str(benchmark::State& state) {
   const char* str = "a string";
