@@ -445,6 +445,19 @@ constexpr int child_records = 100;
   std::_Exit(0);
 }
 
+// Waits for the fork() child at most `limit`: its exit status, 90 if it hung (then killed), 100+N
+// if signal N ended it.
+int fork_child_result(pid_t pid, std::chrono::seconds limit) {
+  auto status = gidlog_test::wait_child_for(pid, limit);
+  if (!status) {
+    std::fprintf(stderr, "the fork child hung and was killed\n");
+    return 90;
+  }
+  if (WIFEXITED(*status)) return WEXITSTATUS(*status);
+  if (WIFSIGNALED(*status)) return 100 + WTERMSIG(*status);
+  return 90;
+}
+
 // The parent side: logs `parent_records` that stay queued, forks, waits for the child (at most
 // 30 s), then lets its own backend finish. Exit status: the child's, 90 if it hung, 100+signal.
 int fork_scenario(bool stalled_sink) {
@@ -462,12 +475,8 @@ int fork_scenario(bool stalled_sink) {
     while (stall->attempts() == 0) std::this_thread::yield();  // the backend is inside the sink
   pid_t pid = ::fork();
   if (pid == 0) forked_child_body();
-  auto status = gidlog_test::wait_child_for(pid, std::chrono::seconds(30));
+  const int rc = fork_child_result(pid, std::chrono::seconds(30));
   stall->release();
-  int rc = 90;
-  if (!status) std::fprintf(stderr, "the fork child hung and was killed\n");
-  else if (WIFEXITED(*status)) rc = WEXITSTATUS(*status);
-  else if (WIFSIGNALED(*status)) rc = 100 + WTERMSIG(*status);
   gidlog::stop();
   return rc;
 }
@@ -502,11 +511,7 @@ GIDLOG_CHILD_SCENARIO(fork_at_start) {
   gidlog::start(opt);
   pid_t pid = ::fork();
   if (pid == 0) forked_child_body();
-  auto status = gidlog_test::wait_child_for(pid, std::chrono::seconds(20));
-  int rc = 90;
-  if (!status) std::fprintf(stderr, "the fork child hung and was killed\n");
-  else if (WIFEXITED(*status)) rc = WEXITSTATUS(*status);
-  else if (WIFSIGNALED(*status)) rc = 100 + WTERMSIG(*status);
+  const int rc = fork_child_result(pid, std::chrono::seconds(20));
   LOG_INFO("parent {}", 0);
   gidlog::stop();
   return rc;

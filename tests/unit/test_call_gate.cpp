@@ -1,4 +1,4 @@
-// The rate-limit gates behind LOG_*_EVERY and LOG_*_EVERY_N, driven directly from several threads:
+// The rate-limit gate behind LOG_*_EVERY, driven directly from several threads and at its edges:
 // the suppressed count a written call carries is exact, whatever the scheduler does between the
 // threads' steps.
 #include <atomic>

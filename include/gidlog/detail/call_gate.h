@@ -119,16 +119,17 @@ struct every_state {
   bool admit(const D& period, std::uint64_t& suppressed) noexcept {
     const std::int64_t clock = g_rate_clock.load(std::memory_order_relaxed)();
     const std::uint64_t now = clock > 0 ? static_cast<std::uint64_t>(clock) : 0;
-    const std::int64_t ns = nanoseconds_of(period);
-    const std::uint64_t len = ns > 0 ? static_cast<std::uint64_t>(ns) : 0;
-    const std::uint64_t end = len < end_mask - now ? now + len : end_mask;
     std::uint64_t s = state.load(std::memory_order_relaxed);
-    do {
-      if (now < (s & end_mask)) {
+    for (;;) {
+      if (now < (s & end_mask)) {  // a skipped call stops here: no period arithmetic
         skipped[s >> 63].fetch_add(1, std::memory_order_relaxed);
         return false;
       }
-    } while (!state.compare_exchange_weak(s, ((~s) & ~end_mask) | end, std::memory_order_relaxed));
+      const std::int64_t ns = nanoseconds_of(period);
+      const std::uint64_t len = ns > 0 ? static_cast<std::uint64_t>(ns) : 0;
+      const std::uint64_t end = len < end_mask - now ? now + len : end_mask;
+      if (state.compare_exchange_weak(s, ((~s) & ~end_mask) | end, std::memory_order_relaxed)) break;
+    }
     suppressed = skipped[s >> 63].exchange(0, std::memory_order_relaxed);
     return true;
   }
